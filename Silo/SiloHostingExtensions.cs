@@ -1,0 +1,198 @@
+using System.Net;
+using Automator.Dashboard;
+using Automator.Infrastructure.Database;
+using Automator.Infrastructure.Storage;
+using Automator.WebApi;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Orleans.Configuration;
+using Orleans.Dashboard;
+using OpenTelemetry.Metrics;
+
+namespace Automator.Silo;
+
+public static class SiloHostingExtensions
+{
+    public const string PostgresConnectionName = "Postgres";
+    private const string NpgsqlInvariant = "Npgsql";
+
+    /// <summary>
+    /// Configures the silo (durable on PostgreSQL when a connection string is set, in-memory otherwise), the
+    /// services the grains need, and the co-hosted WebApi and Dashboard front ends.
+    /// </summary>
+    public static async Task<WebApplicationBuilder> AddAutomatorSiloAsync(this WebApplicationBuilder builder)
+    {
+        var configuration = builder.Configuration;
+        var siloOptions = configuration.GetSection(SiloOptions.Section).Get<SiloOptions>() ?? new SiloOptions();
+        var hosting = configuration.GetSection(HostingOptions.Section).Get<HostingOptions>() ?? new HostingOptions();
+        using var startupLoggerFactory = LoggerFactory.Create(l => l.AddSimpleConsole(o => o.SingleLine = true));
+        var log = startupLoggerFactory.CreateLogger("Automator.Startup");
+
+        await StartLocalPostgresIfConfiguredAsync(builder, log);
+        var connectionString = configuration.GetConnectionString(PostgresConnectionName);
+        var durable = !string.IsNullOrWhiteSpace(connectionString);
+
+        if (durable)
+        {
+            var applied = await SchemaMigrator.MigrateAsync(connectionString!, log);
+            log.LogInformation("Durable mode: PostgreSQL schema current ({Applied} migration(s) applied now).", applied.Count);
+        }
+        else
+        {
+            log.LogWarning("*** IN-MEMORY DEVELOPMENT MODE: ConnectionStrings__Postgres is not set. Nothing is durable: journeys, reminders and data are lost when this process stops. ***");
+        }
+
+        builder.Services.AddSingleton(new StorageMode(durable, connectionString));
+        builder.UseOrleans(silo =>
+        {
+            silo.Configure<ClusterOptions>(o =>
+            {
+                o.ClusterId = siloOptions.ClusterId;
+                o.ServiceId = siloOptions.ServiceId;
+            });
+
+            if (siloOptions.Kubernetes)
+            {
+                silo.UseKubernetesHosting();
+            }
+            else if (durable)
+            {
+                var address = string.IsNullOrWhiteSpace(siloOptions.AdvertisedIp) ? IPAddress.Loopback : IPAddress.Parse(siloOptions.AdvertisedIp);
+                silo.ConfigureEndpoints(address, siloOptions.SiloPort, siloOptions.GatewayPort, listenOnAnyHostAddress: siloOptions.AdvertisedIp is not null);
+            }
+
+            if (durable)
+            {
+                silo.UseAdoNetClustering(o =>
+                {
+                    o.Invariant = NpgsqlInvariant;
+                    o.ConnectionString = connectionString;
+                });
+                silo.AddAdoNetGrainStorageAsDefault(o =>
+                {
+                    o.Invariant = NpgsqlInvariant;
+                    o.ConnectionString = connectionString;
+                    o.GrainStorageSerializer = new JsonGrainStateSerializer();
+                });
+                silo.UseAdoNetReminderService(o =>
+                {
+                    o.Invariant = NpgsqlInvariant;
+                    o.ConnectionString = connectionString;
+                });
+            }
+            else
+            {
+                silo.UseLocalhostClustering(siloOptions.SiloPort, siloOptions.GatewayPort, serviceId: siloOptions.ServiceId, clusterId: siloOptions.ClusterId);
+                silo.AddMemoryGrainStorageAsDefault();
+                silo.UseInMemoryReminderService();
+            }
+
+            silo.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = siloOptions.MinimumReminderPeriod);
+            silo.AddDashboard();
+        });
+
+        builder.Services.AddAutomatorGrains(configuration);
+        builder.Services.AddHealthChecks()
+            .AddCheck<PostgresHealthCheck>("postgres", tags: ["ready"])
+            .AddCheck<ClusterHealthCheck>("cluster", tags: ["ready"]);
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddAspNetCoreInstrumentation()
+            .AddMeter("Microsoft.Orleans")
+            .AddMeter(AutomatorMeters.Name)
+            .AddPrometheusExporter());
+
+        if (hosting.WebApi)
+        {
+            builder.AddWebApi();
+        }
+
+        if (hosting.Dashboard)
+        {
+            builder.AddLiveDashboard();
+        }
+
+        return builder;
+    }
+
+    public static Task UseAutomatorSiloAsync(this WebApplication app)
+    {
+        var hosting = app.Configuration.GetSection(HostingOptions.Section).Get<HostingOptions>() ?? new HostingOptions();
+        app.MapHealthChecks("/health/live", new() { Predicate = _ => false });
+        app.MapHealthChecks("/health/ready", new() { Predicate = c => c.Tags.Contains("ready") });
+        app.MapPrometheusScrapingEndpoint("/metrics");
+
+        var orleansDashboard = app.MapOrleansDashboard("/orleans");
+        if (!app.Environment.IsDevelopment())
+        {
+            orleansDashboard.RequireAuthorization();
+        }
+
+        if (hosting.WebApi)
+        {
+            app.MapWebApi();
+        }
+
+        if (hosting.Dashboard)
+        {
+            app.MapLiveDashboard();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private static async Task StartLocalPostgresIfConfiguredAsync(WebApplicationBuilder builder, ILogger log)
+    {
+        var options = builder.Configuration.GetSection(LocalPostgresOptions.Section).Get<LocalPostgresOptions>();
+        if (string.IsNullOrWhiteSpace(options?.DataDirectory) || !string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString(PostgresConnectionName)))
+        {
+            return;
+        }
+
+        var server = await LocalPostgresServer.StartPersistentAsync(options.DataDirectory, options.Port);
+        await server.CreateDatabaseAsync(options.Database);
+        builder.Configuration[$"ConnectionStrings:{PostgresConnectionName}"] = server.ConnectionString(options.Database);
+        log.LogInformation("Local PostgreSQL running from {DataDirectory} on 127.0.0.1:{Port}.", server.DataDirectory, server.Port);
+    }
+}
+
+/// <summary>Whether this silo keeps its state in PostgreSQL.</summary>
+public sealed record StorageMode(bool Durable, string? ConnectionString);
+
+internal sealed class PostgresHealthCheck(StorageMode mode) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        if (!mode.Durable)
+        {
+            return HealthCheckResult.Healthy("in-memory mode");
+        }
+
+        try
+        {
+            await using var connection = new Npgsql.NpgsqlConnection(mode.ConnectionString);
+            await connection.OpenAsync(cancellationToken);
+            await using var command = new Npgsql.NpgsqlCommand("SELECT 1", connection);
+            await command.ExecuteScalarAsync(cancellationToken);
+            return HealthCheckResult.Healthy();
+        }
+        catch (Exception ex) when (ex is Npgsql.NpgsqlException or TimeoutException or InvalidOperationException)
+        {
+            return HealthCheckResult.Unhealthy("PostgreSQL unreachable", ex);
+        }
+    }
+}
+
+internal sealed class ClusterHealthCheck(IGrainFactory grains) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var hosts = await grains.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true).WaitAsync(TimeSpan.FromSeconds(5), cancellationToken);
+            return hosts.Count > 0 ? HealthCheckResult.Healthy($"{hosts.Count} active silo(s)") : HealthCheckResult.Unhealthy("no active silo");
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            return HealthCheckResult.Unhealthy("cluster unreachable", ex);
+        }
+    }
+}

@@ -1,0 +1,10 @@
+namespace Automator.Bench;
+
+/// <summary>The benchmark scenarios by name; each writes its figures to standard output as Markdown rows.</summary>
+public static class BenchScenarios
+{
+    public static Dictionary<string, Func<string[], Task>> All { get; } = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["postgres-upserts"] = PostgresBaseline.RunAsync,
+    };
+}
