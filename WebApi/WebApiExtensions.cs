@@ -1,3 +1,4 @@
+using Automator.WebApi.Identity;
 using Scalar.AspNetCore;
 
 namespace Automator.WebApi;
@@ -10,6 +11,7 @@ public static class WebApiExtensions
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();
         builder.Services.AddAutomatorGrains(builder.Configuration);
+        builder.Services.AddAutomatorIdentity(builder.Configuration);
         return builder;
     }
 
@@ -17,6 +19,8 @@ public static class WebApiExtensions
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseAuthorization();
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapScalarApiReference("/scalar");
         return app;

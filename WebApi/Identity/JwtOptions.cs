@@ -1,0 +1,18 @@
+namespace Automator.WebApi.Identity;
+
+/// <summary>Settings under <c>Automator:Jwt</c>.</summary>
+public sealed class JwtOptions
+{
+    public const string Section = "Automator:Jwt";
+
+    /// <summary>HMAC-SHA256 key for access tokens; at least 32 bytes.</summary>
+    public string SigningKey { get; set; } = "";
+
+    public string Issuer { get; set; } = "automator";
+
+    public string Audience { get; set; } = "automator-api";
+
+    public TimeSpan AccessTokenLifetime { get; set; } = TimeSpan.FromMinutes(15);
+
+    public TimeSpan RefreshTokenLifetime { get; set; } = TimeSpan.FromDays(7);
+}
