@@ -150,6 +150,8 @@ public static class SiloHostingExtensions
         var server = await LocalPostgresServer.StartPersistentAsync(options.DataDirectory, options.Port);
         await server.CreateDatabaseAsync(options.Database);
         builder.Configuration[$"ConnectionStrings:{PostgresConnectionName}"] = server.ConnectionString(options.Database);
+        builder.Services.AddSingleton(server);
+        builder.Services.AddHostedService<LocalPostgresLifetime>();
         log.LogInformation("Local PostgreSQL running from {DataDirectory} on 127.0.0.1:{Port}.", server.DataDirectory, server.Port);
     }
 }
