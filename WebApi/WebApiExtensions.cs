@@ -1,4 +1,11 @@
+using System.Text.Json.Serialization;
+using Automator.WebApi.ApiKeys;
+using Automator.WebApi.Auditing;
+using Automator.WebApi.Auth;
+using Automator.WebApi.Http;
 using Automator.WebApi.Identity;
+using Automator.WebApi.Users;
+using Microsoft.AspNetCore.Http.Json;
 using Scalar.AspNetCore;
 
 namespace Automator.WebApi;
@@ -8,10 +15,26 @@ public static class WebApiExtensions
     /// <summary>Registers the HTTP API's services (works co-hosted in the silo or as an Orleans client).</summary>
     public static WebApplicationBuilder AddWebApi(this WebApplicationBuilder builder)
     {
-        builder.Services.AddProblemDetails();
-        builder.Services.AddOpenApi();
-        builder.Services.AddAutomatorGrains(builder.Configuration);
-        builder.Services.AddAutomatorIdentity(builder.Configuration);
+        var services = builder.Services;
+        services.AddProblemDetails();
+        services.AddExceptionHandler<ProblemExceptionHandler>();
+        services.AddOpenApi();
+        services.AddAutomatorGrains(builder.Configuration);
+        services.AddAutomatorIdentity(builder.Configuration);
+        services.AddApiRateLimits(builder.Configuration);
+
+        // Malformed bodies throw BadHttpRequestException in every environment, so ProblemExceptionHandler can
+        // name the bad field instead of a bare 400.
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        services.Configure<JsonOptions>(o =>
+        {
+            o.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
+            o.SerializerOptions.MaxDepth = 32;
+        });
+
+        services.AddSingleton<Passwords>();
+        services.AddSingleton<RefreshTokens>();
+        services.AddSingleton<AuditLog>();
         return builder;
     }
 
@@ -19,10 +42,17 @@ public static class WebApiExtensions
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseRequestBodyLimits();
         app.UseAuthentication();
+        app.UseRateLimitHeaders();
+        app.UseRateLimiter();
         app.UseAuthorization();
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapScalarApiReference("/scalar");
+
+        app.MapAuthApi();
+        app.MapUsersApi();
+        app.MapApiKeysApi();
         return app;
     }
 }
