@@ -2,8 +2,12 @@ using System.Text.Json.Serialization;
 using Automator.WebApi.ApiKeys;
 using Automator.WebApi.Auditing;
 using Automator.WebApi.Auth;
+using Automator.WebApi.Contacts;
 using Automator.WebApi.Http;
 using Automator.WebApi.Identity;
+using Automator.WebApi.Lists;
+using Automator.WebApi.Segments;
+using Automator.WebApi.Templates;
 using Automator.WebApi.Users;
 using Microsoft.AspNetCore.Http.Json;
 using Scalar.AspNetCore;
@@ -35,6 +39,10 @@ public static class WebApiExtensions
         services.AddSingleton<Passwords>();
         services.AddSingleton<RefreshTokens>();
         services.AddSingleton<AuditLog>();
+        services.AddSingleton<ContactStore>();
+        services.AddSingleton<ListStore>();
+        services.AddSingleton<SegmentStore>();
+        services.AddSingleton<IContactSync, OrleansContactSync>();
         return builder;
     }
 
@@ -53,6 +61,11 @@ public static class WebApiExtensions
         app.MapAuthApi();
         app.MapUsersApi();
         app.MapApiKeysApi();
+        app.MapContactsApi();
+        app.MapSuppressionsApi();
+        app.MapListsApi();
+        app.MapSegmentsApi();
+        app.MapTemplatesApi();
         return app;
     }
 }
