@@ -60,10 +60,17 @@ public sealed class IdempotencyFilter(NpgsqlDataSource dataSource, TimeProvider 
             throw;
         }
 
-        var status = (result as IStatusCodeHttpResult)?.StatusCode ?? StatusCodes.Status200OK;
+        // Typed handlers return a Results<...> union: the status and value are on the result it wraps.
+        var inner = result;
+        while (inner is INestedHttpResult nested)
+        {
+            inner = nested.Result;
+        }
+
+        var status = (inner as IStatusCodeHttpResult)?.StatusCode ?? StatusCodes.Status200OK;
         if (status is >= 200 and < 300)
         {
-            var body = (result as IValueHttpResult)?.Value;
+            var body = (inner as IValueHttpResult)?.Value;
             await using var store = dataSource.CreateCommand("UPDATE idempotency_keys SET response = @response::jsonb WHERE organization_id = @org AND scope = @scope AND key = @key");
             store.Parameters.AddWithValue("org", organizationId);
             store.Parameters.AddWithValue("scope", scope);
