@@ -20,9 +20,20 @@ public static class WebApiExtensions
     public static WebApplicationBuilder AddWebApi(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddProblemDetails();
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
+        {
+            // Routing answers a body of the wrong content type with its own 415 before any handler runs: name the field.
+            if (context.ProblemDetails.Status == StatusCodes.Status415UnsupportedMediaType && !context.ProblemDetails.Extensions.ContainsKey("errors"))
+            {
+                context.ProblemDetails.Extensions["errors"] = new Dictionary<string, string[]>
+                {
+                    ["contentType"] = [$"must be application/json (was '{context.HttpContext.Request.ContentType ?? "none"}')."],
+                };
+            }
+        });
         services.AddExceptionHandler<ProblemExceptionHandler>();
-        services.AddOpenApi();
+        // The document describes the product API; the Orleans operator dashboard's own routes stay out of it.
+        services.AddOpenApi(o => o.ShouldInclude = d => d.RelativePath?.StartsWith("orleans", StringComparison.OrdinalIgnoreCase) != true);
         services.AddAutomatorGrains(builder.Configuration);
         services.AddAutomatorIdentity(builder.Configuration);
         services.AddApiRateLimits(builder.Configuration);

@@ -238,6 +238,12 @@ public static class ContactsEndpoints
             properties = validator.Properties("properties", propertiesElement);
         }
 
+        if (!body.EnumerateObject().Any(p => p.NameEquals("email") || p.NameEquals("firstName") || p.NameEquals("lastName") || p.NameEquals("timeZone") || p.NameEquals("properties")))
+        {
+            validator.Add("body", "must set at least one of email, firstName, lastName, timeZone, properties.");
+            return null;
+        }
+
         return new ContactPatch(email, body.TryGetProperty("firstName", out _), firstName, body.TryGetProperty("lastName", out _), lastName,
             body.TryGetProperty("timeZone", out _), timeZone, properties);
     }

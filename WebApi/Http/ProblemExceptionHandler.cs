@@ -16,6 +16,9 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
         {
             BadHttpRequestException bad => Describe(bad),
             JsonException json => (400, "The request body is not valid JSON.", FieldErrors(json)),
+            // System.Text.Json reports text it cannot transcode (a lone surrogate escape) this way.
+            InvalidOperationException invalid when invalid.TargetSite?.DeclaringType?.Namespace?.StartsWith("System.Text.Json", StringComparison.Ordinal) == true =>
+                (400, "The request body holds text that is not valid Unicode.", new Dictionary<string, string[]> { ["body"] = ["holds an invalid Unicode escape."] }),
             PostgresException { SqlState: var state } when state.StartsWith("22", StringComparison.Ordinal) =>
                 (400, "A value in the request cannot be stored.", new Dictionary<string, string[]> { ["body"] = ["A value is out of range or not storable."] }),
             _ => (0, "", null),
