@@ -10,6 +10,8 @@ using Automator.WebApi.Segments;
 using Automator.WebApi.Templates;
 using Automator.WebApi.Users;
 using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Npgsql;
 using Scalar.AspNetCore;
 
 namespace Automator.WebApi;
@@ -35,6 +37,13 @@ public static class WebApiExtensions
         // The document describes the product API; the Orleans operator dashboard's own routes stay out of it.
         services.AddOpenApi(o => o.ShouldInclude = d => d.RelativePath?.StartsWith("orleans", StringComparison.OrdinalIgnoreCase) != true);
         services.AddAutomatorGrains(builder.Configuration);
+        if (string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString("Postgres")))
+        {
+            // In-memory development mode: the API's tables live in PostgreSQL only. A data source that is never
+            // opened keeps the handlers' service parameters resolvable; /v1 answers 503 (UseApiStorageCheck).
+            services.TryAddSingleton(_ => NpgsqlDataSource.Create("Host=postgres-not-configured"));
+        }
+
         services.AddAutomatorIdentity(builder.Configuration);
         services.AddApiRateLimits(builder.Configuration);
 
@@ -61,6 +70,7 @@ public static class WebApiExtensions
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseApiStorageCheck();
         app.UseRequestBodyLimits();
         app.UseAuthentication();
         app.UseRateLimitHeaders();
@@ -78,5 +88,35 @@ public static class WebApiExtensions
         app.MapSegmentsApi();
         app.MapTemplatesApi();
         return app;
+    }
+
+    /// <summary>Without PostgreSQL the HTTP API cannot serve: say so with a 503 ProblemDetails instead of failing later.</summary>
+    private static IApplicationBuilder UseApiStorageCheck(this WebApplication app)
+    {
+        if (!string.IsNullOrWhiteSpace(app.Configuration.GetConnectionString("Postgres")))
+        {
+            return app;
+        }
+
+        return app.Use(async (context, next) =>
+        {
+            if (!context.Request.Path.StartsWithSegments("/v1"))
+            {
+                await next(context);
+                return;
+            }
+
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = context,
+                ProblemDetails =
+                {
+                    Status = StatusCodes.Status503ServiceUnavailable,
+                    Title = "The HTTP API needs PostgreSQL.",
+                    Detail = "This instance runs in in-memory development mode; set ConnectionStrings__Postgres.",
+                },
+            });
+        });
     }
 }

@@ -114,3 +114,19 @@ public sealed class TenantIsolationTests(ApiFixture fixture)
         _ => null,
     };
 }
+
+public sealed class InMemoryModeApiTests
+{
+    [Fact]
+    public async Task Without_postgres_the_api_answers_503_and_health_still_works()
+    {
+        await using var app = new Infrastructure.AutomatorApp(null, "mem-" + Guid.NewGuid().ToString("N")[..6]);
+        using var client = app.CreateClient();
+
+        var health = await client.GetAsync("/health/live");
+        var api = await client.GetAsync("/v1/contacts");
+
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        await HttpAssert.ProblemAsync(api, HttpStatusCode.ServiceUnavailable);
+    }
+}
