@@ -8,7 +8,7 @@ namespace Automator.WebApi.Http;
 /// Turns request-shape failures (malformed JSON, wrong types, wrong content type, oversized bodies) into 4xx
 /// ProblemDetails naming the field, instead of the generic 500. Anything else falls through to the default handler.
 /// </summary>
-public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILogger<ProblemExceptionHandler> log) : IExceptionHandler
+public sealed partial class ProblemExceptionHandler(IProblemDetailsService problems, ILogger<ProblemExceptionHandler> log) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
     {
@@ -52,10 +52,29 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
                 new Dictionary<string, string[]> { ["contentType"] = ["must be application/json."] }),
             StatusCodes.Status413PayloadTooLarge => (413, "The request body is too large.",
                 new Dictionary<string, string[]> { ["body"] = ["exceeds the size limit of this route."] }),
-            _ => (bad.StatusCode is >= 400 and < 500 ? bad.StatusCode : 400, "The request is malformed.",
-                new Dictionary<string, string[]> { ["body"] = [bad.Message] }),
+            _ => (bad.StatusCode is >= 400 and < 500 ? bad.StatusCode : 400, "The request is malformed.", BindingErrors(bad.Message)),
         };
     }
+
+    /// <summary>Names the parameter of a binding failure: a query value that does not parse, or a missing body.</summary>
+    private static Dictionary<string, string[]> BindingErrors(string message)
+    {
+        if (message.Contains("no body", StringComparison.OrdinalIgnoreCase) || message.Contains("from body", StringComparison.OrdinalIgnoreCase))
+        {
+            return new Dictionary<string, string[]> { ["body"] = ["is required: a JSON object."] };
+        }
+
+        var match = BoundParameter().Match(message);
+        return match.Success
+            ? new Dictionary<string, string[]> { [match.Groups[2].Value] = [$"is not a valid {Friendly(match.Groups[1].Value)}."] }
+            : new Dictionary<string, string[]> { ["request"] = [message] };
+    }
+
+    private static string Friendly(string type) =>
+        type.Contains("Guid", StringComparison.Ordinal) ? "id" : type.Contains("Int", StringComparison.OrdinalIgnoreCase) ? "whole number" : "value";
+
+    [System.Text.RegularExpressions.GeneratedRegex("parameter \"(?:([^\"]*) )?(\\w+)\"")]
+    private static partial System.Text.RegularExpressions.Regex BoundParameter();
 
     private static Dictionary<string, string[]> FieldErrors(JsonException json)
     {

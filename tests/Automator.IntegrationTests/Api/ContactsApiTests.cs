@@ -151,6 +151,27 @@ public sealed class ContactsApiTests(ApiFixture fixture)
         await HttpAssert.ProblemAsync(await client.GetAsync("/v1/contacts?limit=0"), HttpStatusCode.BadRequest, "limit");
     }
 
+    [Theory]
+    [InlineData("/v1/contacts?segmentId=not-a-guid", "segmentId")]
+    [InlineData("/v1/contacts?listId=1", "listId")]
+    [InlineData("/v1/contacts?limit=abc", "limit")]
+    [InlineData("/v1/contacts?limit=99999999999999999999", "limit")]
+    public async Task Query_values_that_do_not_parse_are_400_naming_the_parameter(string url, string field)
+    {
+        var tenant = await fixture.CreateTenantAsync();
+        using var client = tenant.Client();
+        await HttpAssert.ProblemAsync(await client.GetAsync(url), HttpStatusCode.BadRequest, field);
+    }
+
+    [Fact]
+    public async Task A_missing_body_is_400_naming_body()
+    {
+        var tenant = await fixture.CreateTenantAsync();
+        using var client = tenant.Client();
+        await HttpAssert.ProblemAsync(await client.PostAsync("/v1/contacts", HttpAssert.Raw("")), HttpStatusCode.BadRequest, "body");
+        await HttpAssert.ProblemAsync(await client.PostAsync("/v1/contacts", HttpAssert.Raw("{\"email\": 5}")), HttpStatusCode.BadRequest, "email");
+    }
+
     [Fact]
     public async Task Patch_changes_given_fields_and_removes_null_properties()
     {
