@@ -63,6 +63,11 @@ public static class WebApiExtensions
         services.AddSingleton<ListStore>();
         services.AddSingleton<SegmentStore>();
         services.AddSingleton<IContactSync, OrleansContactSync>();
+        services.Configure<SegmentOptions>(builder.Configuration.GetSection(SegmentOptions.Section));
+        if (!string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString("Postgres")))
+        {
+            services.AddHostedService<SegmentSweeper>();
+        }
         return builder;
     }
 

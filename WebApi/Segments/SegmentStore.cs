@@ -110,6 +110,34 @@ public sealed class SegmentStore(NpgsqlDataSource dataSource, IContactSync sync,
         }
     }
 
+    /// <summary>
+    /// Re-evaluates, for all their contacts, the segments whose filter counts events <c>within</c> a window: the
+    /// passing of time alone moves contacts out of them. Returns how many segments were swept.
+    /// </summary>
+    public async Task<int> SweepTimeWindowedAsync(CancellationToken cancellationToken)
+    {
+        var segments = new List<(Guid OrganizationId, Guid Id, string Filter)>();
+        await using (var command = dataSource.CreateCommand("SELECT organization_id, id, filter FROM segments WHERE jsonb_path_exists(filter, 'strict $.**.within')"))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                segments.Add((reader.GetGuid(0), reader.GetGuid(1), reader.GetString(2)));
+            }
+        }
+
+        foreach (var (organizationId, id, json) in segments)
+        {
+            using var document = JsonDocument.Parse(json);
+            if (SegmentFilter.Parse(document.RootElement, new Validator()) is { } filter)
+            {
+                await RefreshSegmentAsync(organizationId, id, filter, null, cancellationToken);
+            }
+        }
+
+        return segments.Count;
+    }
+
     /// <summary>Brings one segment's membership up to date for the given contacts, or for all when <paramref name="contactIds"/> is null.</summary>
     private async Task RefreshSegmentAsync(Guid organizationId, Guid segmentId, SegmentFilter filter, Guid[]? contactIds, CancellationToken cancellationToken)
     {

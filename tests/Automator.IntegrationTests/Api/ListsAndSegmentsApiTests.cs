@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Automator.IntegrationTests.Api;
 
@@ -126,6 +127,27 @@ public sealed class ListsAndSegmentsApiTests(ApiFixture fixture)
         var names = ids.ToDictionary(p => p.Value, p => p.Key);
         Assert.True(expectedIds.SequenceEqual(actual), $"expected {expected}, got {string.Join(",", actual.Select(a => names[a]))}");
         Assert.Equal(4, await fixture.ScalarAsync("SELECT count(*) FROM contacts WHERE organization_id = @org", ("org", tenant.OrganizationId)));
+    }
+
+    [Fact]
+    public async Task Contacts_leave_a_time_windowed_segment_when_their_events_age_out()
+    {
+        var tenant = await fixture.CreateTenantAsync();
+        using var client = tenant.Client();
+        var contactId = (await tenant.CreateContactAsync()).GetProperty("id").GetGuid();
+        var eventId = Guid.NewGuid();
+        await fixture.ExecuteAsync("INSERT INTO events (id, organization_id, contact_id, name, occurred_at) VALUES (@e, @org, @c, 'visited', now() - interval '1 hour')",
+            ("e", eventId), ("org", tenant.OrganizationId), ("c", contactId));
+        var segmentId = await tenant.CreateAsync("/v1/segments", new { name = "recent", filter = new { all = new[] { new { @event = "visited", op = "countGte", value = 1, within = "PT2H" } } } });
+        Assert.Contains(fixture.Sync.SegmentChanges, c => c == (tenant.OrganizationId, segmentId, contactId, true));
+
+        await fixture.ExecuteAsync("UPDATE events SET occurred_at = now() - interval '3 hours' WHERE id = @e", ("e", eventId));
+        var store = fixture.Factory.Services.GetRequiredService<Automator.WebApi.Segments.SegmentStore>();
+        Assert.True(await store.SweepTimeWindowedAsync(CancellationToken.None) >= 1);
+
+        Assert.Contains(fixture.Sync.SegmentChanges, c => c == (tenant.OrganizationId, segmentId, contactId, false));
+        var count = await HttpAssert.JsonAsync(await client.GetAsync($"/v1/segments/{segmentId}/count"), HttpStatusCode.OK);
+        Assert.Equal(0, count.GetProperty("count").GetInt64());
     }
 
     [Fact]
