@@ -35,7 +35,11 @@ public static class WebApiExtensions
         });
         services.AddExceptionHandler<ProblemExceptionHandler>();
         // The document describes the product API; the Orleans operator dashboard's own routes stay out of it.
-        services.AddOpenApi(o => o.ShouldInclude = d => d.RelativePath?.StartsWith("orleans", StringComparison.OrdinalIgnoreCase) != true);
+        services.AddOpenApi(o =>
+        {
+            o.ShouldInclude = d => d.RelativePath?.StartsWith("orleans", StringComparison.OrdinalIgnoreCase) != true;
+            o.AddDocumentTransformer<SecuritySchemesTransformer>();
+        });
         services.AddAutomatorGrains(builder.Configuration);
         if (string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString("Postgres")))
         {

@@ -404,6 +404,10 @@ public sealed class AuthApiTests(ApiFixture fixture)
         using var client = fixture.Anonymous();
         var document = await HttpAssert.JsonAsync(await client.GetAsync("/openapi/v1.json"), HttpStatusCode.OK);
         Assert.True(document.GetProperty("paths").TryGetProperty("/v1/contacts", out _));
+        Assert.DoesNotContain(document.GetProperty("paths").EnumerateObject(), p => p.Name.StartsWith("/orleans", StringComparison.Ordinal));
+        var schemes = document.GetProperty("components").GetProperty("securitySchemes");
+        Assert.Equal("bearer", schemes.GetProperty("Bearer").GetProperty("scheme").GetString());
+        Assert.Equal("X-Api-Key", schemes.GetProperty("ApiKey").GetProperty("name").GetString());
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/scalar")).StatusCode);
     }
 
