@@ -108,7 +108,7 @@ public sealed class RefreshTokens(NpgsqlDataSource dataSource, IOptions<JwtOptio
         response.Cookies.Append(CookieName, token, new CookieOptions
         {
             HttpOnly = true,
-            Secure = true,
+            Secure = jwt.Value.RefreshCookieSecure,
             SameSite = SameSiteMode.Strict,
             Path = CookiePath,
             MaxAge = jwt.Value.RefreshTokenLifetime,
