@@ -57,4 +57,7 @@ public sealed record SuppressionRequest(string? Email, string? Reason);
 
 public sealed record SuppressionResponse(string? Email, string EmailHash, string Reason, string? Source, DateTimeOffset CreatedAt);
 
-public sealed record TimelineItem(string Type, DateTimeOffset At, string Name, JsonElement? Detail);
+public sealed record TimelineItem(string Type, string Id, DateTimeOffset At, string Name, JsonElement? Detail);
+
+/// <summary>Position in a timeline: items strictly after (older than, or tied and ordered after) this one.</summary>
+public sealed record TimelineCursor(DateTimeOffset At, string Type, string Id);

@@ -257,32 +257,37 @@ public sealed class ContactStore(NpgsqlDataSource dataSource, TimeProvider time)
         return json is null ? null : JsonDocument.Parse(json);
     }
 
-    /// <summary>Events, journey steps and sends of one contact, newest first, older than <paramref name="before"/>.</summary>
-    public async Task<List<TimelineItem>> TimelineAsync(Guid organizationId, Guid id, DateTimeOffset? before, int take, CancellationToken cancellationToken)
+    /// <summary>Events, journey steps and sends of one contact, newest first, after the <paramref name="cursor"/> item.</summary>
+    public async Task<List<TimelineItem>> TimelineAsync(Guid organizationId, Guid id, TimelineCursor? cursor, int take, CancellationToken cancellationToken)
     {
+        // Ordered by (time, type, id) descending so that items sharing a timestamp page without loss or repetition.
         await using var command = dataSource.CreateCommand("""
-            SELECT type, at, name, detail FROM (
-                SELECT 'event' AS type, e.occurred_at AS at, e.name, jsonb_build_object('id', e.id, 'properties', e.properties) AS detail
-                FROM events e WHERE e.organization_id = @org AND e.contact_id = @id AND (@before::timestamptz IS NULL OR e.occurred_at < @before)
+            SELECT type, key, at, name, detail FROM (
+                SELECT 'event' AS type, e.id::text AS key, e.occurred_at AS at, e.name, jsonb_build_object('properties', e.properties) AS detail
+                FROM events e WHERE e.organization_id = @org AND e.contact_id = @id AND (@at::timestamptz IS NULL OR e.occurred_at <= @at)
                 UNION ALL
-                SELECT 'journey', j.occurred_at, j.kind, jsonb_build_object('workflowId', j.workflow_id, 'journeyId', j.journey_id, 'stepId', j.step_id, 'detail', j.detail)
-                FROM journey_events j WHERE j.organization_id = @org AND j.contact_id = @id AND (@before::timestamptz IS NULL OR j.occurred_at < @before)
+                SELECT 'journey', j.id::text, j.occurred_at, j.kind, jsonb_build_object('workflowId', j.workflow_id, 'journeyId', j.journey_id, 'stepId', j.step_id, 'detail', j.detail)
+                FROM journey_events j WHERE j.organization_id = @org AND j.contact_id = @id AND (@at::timestamptz IS NULL OR j.occurred_at <= @at)
                 UNION ALL
-                SELECT 'send', s.created_at, s.status, jsonb_build_object('id', s.id, 'subject', s.subject, 'workflowId', s.workflow_id, 'stepId', s.step_id,
+                SELECT 'send', s.id::text, s.created_at, s.status, jsonb_build_object('subject', s.subject, 'workflowId', s.workflow_id, 'stepId', s.step_id,
                     'provider', s.provider, 'sentAt', s.sent_at, 'deliveredAt', s.delivered_at, 'openedAt', s.opened_at, 'clickedAt', s.clicked_at)
-                FROM email_sends s WHERE s.organization_id = @org AND s.contact_id = @id AND (@before::timestamptz IS NULL OR s.created_at < @before)
-            ) t ORDER BY at DESC LIMIT @take
+                FROM email_sends s WHERE s.organization_id = @org AND s.contact_id = @id AND (@at::timestamptz IS NULL OR s.created_at <= @at)
+            ) t
+            WHERE @at::timestamptz IS NULL OR (t.at, t.type, t.key) < (@at, @type, @key)
+            ORDER BY t.at DESC, t.type DESC, t.key DESC LIMIT @take
             """);
         command.Parameters.AddWithValue("org", organizationId);
         command.Parameters.AddWithValue("id", id);
-        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset?>("before", NpgsqlDbType.TimestampTz) { TypedValue = before });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset?>("at", NpgsqlDbType.TimestampTz) { TypedValue = cursor?.At });
+        command.Parameters.Add(new NpgsqlParameter<string?>("type", NpgsqlDbType.Text) { TypedValue = cursor?.Type });
+        command.Parameters.Add(new NpgsqlParameter<string?>("key", NpgsqlDbType.Text) { TypedValue = cursor?.Id });
         command.Parameters.AddWithValue("take", take);
         var items = new List<TimelineItem>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            items.Add(new TimelineItem(reader.GetString(0), reader.GetFieldValue<DateTimeOffset>(1), reader.GetString(2),
-                reader.IsDBNull(3) ? null : JsonDocument.Parse(reader.GetString(3)).RootElement.Clone()));
+            items.Add(new TimelineItem(reader.GetString(0), reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2), reader.GetString(3),
+                reader.IsDBNull(4) ? null : JsonDocument.Parse(reader.GetString(4)).RootElement.Clone()));
         }
 
         return items;

@@ -281,7 +281,7 @@ public static class ContactsEndpoints
     {
         var validator = new Validator();
         var take = Paging.Limit(validator, limit);
-        DateTimeOffset? before = null;
+        TimelineCursor? before = null;
         if (!string.IsNullOrEmpty(cursor))
         {
             before = DecodeTimeCursor(cursor);
@@ -304,7 +304,7 @@ public static class ContactsEndpoints
 
         var items = await store.TimelineAsync(organizationId, id, before, take + 1, cancellationToken);
         return TypedResults.Ok(items.Count > take
-            ? new Page<TimelineItem>(items.GetRange(0, take), EncodeTimeCursor(items[take - 1].At))
+            ? new Page<TimelineItem>(items.GetRange(0, take), EncodeTimeCursor(items[take - 1]))
             : new Page<TimelineItem>(items, null));
     }
 
@@ -330,16 +330,17 @@ public static class ContactsEndpoints
         await segments.RefreshContactsAsync(organizationId, contacts.Select(c => c.Id).ToArray(), cancellationToken);
     }
 
-    private static string EncodeTimeCursor(DateTimeOffset at) =>
-        Base64Url.EncodeToString(Encoding.UTF8.GetBytes(at.UtcTicks.ToString(CultureInfo.InvariantCulture)));
+    private static string EncodeTimeCursor(TimelineItem last) =>
+        Base64Url.EncodeToString(Encoding.UTF8.GetBytes(string.Join('|', last.At.UtcTicks.ToString(CultureInfo.InvariantCulture), last.Type, last.Id)));
 
-    private static DateTimeOffset? DecodeTimeCursor(string cursor)
+    private static TimelineCursor? DecodeTimeCursor(string cursor)
     {
         try
         {
-            var text = Encoding.UTF8.GetString(Base64Url.DecodeFromChars(cursor));
-            return long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var ticks) && ticks > 0 && ticks <= DateTimeOffset.MaxValue.UtcTicks
-                ? new DateTimeOffset(ticks, TimeSpan.Zero)
+            var parts = Encoding.UTF8.GetString(Base64Url.DecodeFromChars(cursor)).Split('|');
+            return parts.Length == 3 && parts[1] is "event" or "journey" or "send" && parts[2].Length is > 0 and <= 64 && Validator.IsStorable(parts[2])
+                && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var ticks) && ticks > 0 && ticks <= DateTimeOffset.MaxValue.UtcTicks
+                ? new TimelineCursor(new DateTimeOffset(ticks, TimeSpan.Zero), parts[1], parts[2])
                 : null;
         }
         catch (FormatException)

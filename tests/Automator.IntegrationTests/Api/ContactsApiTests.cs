@@ -279,6 +279,31 @@ public sealed class ContactsApiTests(ApiFixture fixture)
     }
 
     [Fact]
+    public async Task Timeline_pages_items_that_share_a_timestamp_without_loss()
+    {
+        var tenant = await fixture.CreateTenantAsync();
+        using var client = tenant.Client();
+        var id = (await tenant.CreateContactAsync()).GetProperty("id").GetGuid();
+        await fixture.ExecuteAsync("""
+            INSERT INTO events (id, organization_id, contact_id, name, occurred_at)
+            SELECT gen_random_uuid(), @org, @id, 'tick', '2026-01-01T00:00:00Z' FROM generate_series(1, 5)
+            """, ("org", tenant.OrganizationId), ("id", id));
+
+        var seen = new List<string>();
+        string? cursor = null;
+        do
+        {
+            var page = await HttpAssert.JsonAsync(await client.GetAsync($"/v1/contacts/{id}/timeline?limit=2" + (cursor is null ? "" : "&cursor=" + cursor)), HttpStatusCode.OK);
+            seen.AddRange(page.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("id").GetString()!));
+            cursor = page.GetProperty("nextCursor").GetString();
+        }
+        while (cursor is not null);
+
+        Assert.Equal(5, seen.Distinct().Count());
+        Assert.Equal(5, seen.Count);
+    }
+
+    [Fact]
     public async Task Unsubscribe_sets_the_status_and_suppresses_the_address()
     {
         var tenant = await fixture.CreateTenantAsync();
