@@ -14,7 +14,8 @@ public sealed class ContactStore(NpgsqlDataSource dataSource, TimeProvider time)
 
     /// <summary>
     /// Upserts by email in one statement for the whole set (unnest over arrays). Absent names keep their stored
-    /// value; properties merge key by key. Rows must have distinct emails (case-insensitively).
+    /// value; properties merge key by key. A new contact whose address is on the suppression list (unsubscribed,
+    /// bounced, complained) starts with that status. Rows must have distinct emails (case-insensitively).
     /// </summary>
     public async Task<List<Upserted>> UpsertAsync(Guid organizationId, IReadOnlyList<ValidContact> rows, CancellationToken cancellationToken)
     {
@@ -24,10 +25,13 @@ public sealed class ContactStore(NpgsqlDataSource dataSource, TimeProvider time)
         }
 
         await using var command = dataSource.CreateCommand($"""
-            INSERT INTO contacts AS c (id, organization_id, email, first_name, last_name, time_zone, properties, created_at, updated_at)
-            SELECT i.id, @org, i.email, i.first_name, i.last_name, i.time_zone, COALESCE(i.properties, jsonb_build_object()), @now, @now
-            FROM unnest(@ids, @emails, @firstNames, @lastNames, @timeZones, @properties)
-                AS i(id, email, first_name, last_name, time_zone, properties)
+            INSERT INTO contacts AS c (id, organization_id, email, first_name, last_name, time_zone, properties, status, created_at, updated_at)
+            SELECT i.id, @org, i.email, i.first_name, i.last_name, i.time_zone, COALESCE(i.properties, jsonb_build_object()),
+                   COALESCE((SELECT s.reason FROM suppressions s
+                             WHERE s.organization_id = @org AND s.email_hash = i.hash AND s.reason IN ('unsubscribed', 'bounced', 'complained')), 'active'),
+                   @now, @now
+            FROM unnest(@ids, @emails, @hashes, @firstNames, @lastNames, @timeZones, @properties)
+                AS i(id, email, hash, first_name, last_name, time_zone, properties)
             ON CONFLICT (organization_id, lower(email)) DO UPDATE SET
                 first_name = COALESCE(excluded.first_name, c.first_name),
                 last_name = COALESCE(excluded.last_name, c.last_name),
@@ -40,6 +44,7 @@ public sealed class ContactStore(NpgsqlDataSource dataSource, TimeProvider time)
         command.Parameters.AddWithValue("now", time.GetUtcNow());
         command.Parameters.AddWithValue("ids", rows.Select(_ => Guid.CreateVersion7()).ToArray());
         command.Parameters.AddWithValue("emails", rows.Select(r => r.Email).ToArray());
+        command.Parameters.AddWithValue("hashes", rows.Select(r => EmailHash.Of(r.Email)).ToArray());
         command.Parameters.Add(new NpgsqlParameter("firstNames", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = rows.Select(r => (object?)r.FirstName ?? DBNull.Value).ToArray() });
         command.Parameters.Add(new NpgsqlParameter("lastNames", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = rows.Select(r => (object?)r.LastName ?? DBNull.Value).ToArray() });
         command.Parameters.Add(new NpgsqlParameter("timeZones", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = rows.Select(r => (object?)r.TimeZone ?? DBNull.Value).ToArray() });

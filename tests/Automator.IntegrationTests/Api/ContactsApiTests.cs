@@ -342,6 +342,22 @@ public sealed class ContactsApiTests(ApiFixture fixture)
     }
 
     [Fact]
+    public async Task A_contact_created_for_a_suppressed_address_keeps_the_suppression_status()
+    {
+        var tenant = await fixture.CreateTenantAsync();
+        using var client = tenant.Client();
+        var email = NewEmail();
+        await HttpAssert.JsonAsync(await client.PostAsJsonAsync("/v1/suppressions", new { email = email.ToUpperInvariant(), reason = "unsubscribed" }), HttpStatusCode.Created);
+
+        var created = await HttpAssert.JsonAsync(await client.PostAsJsonAsync("/v1/contacts", new { email }), HttpStatusCode.Created);
+        var batch = await HttpAssert.JsonAsync(await client.PostAsJsonAsync("/v1/contacts/batch", new { contacts = new[] { new { email = NewEmail() } } }), HttpStatusCode.OK);
+
+        Assert.Equal("unsubscribed", created.GetProperty("status").GetString());
+        Assert.Equal(1, batch.GetProperty("created").GetInt32());
+        Assert.Equal(1, await fixture.ScalarAsync("SELECT count(*) FROM contacts WHERE organization_id = @org AND status = 'active'", ("org", tenant.OrganizationId)));
+    }
+
+    [Fact]
     public async Task Idempotency_key_replays_the_first_response()
     {
         var tenant = await fixture.CreateTenantAsync();
