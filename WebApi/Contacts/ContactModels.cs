@@ -5,7 +5,12 @@ using Automator.WebApi.Http;
 namespace Automator.WebApi.Contacts;
 
 /// <summary>The writable fields of a contact; <c>id</c>, <c>status</c>, <c>organizationId</c>... in a body are ignored.</summary>
-public sealed record ContactInput(string? Email, string? FirstName, string? LastName, string? TimeZone, JsonElement? Properties);
+public sealed record ContactInput(string? Email, string? FirstName, string? LastName, string? TimeZone, JsonElement? Properties, ConsentInput? Consent = null);
+
+/// <summary>Marketing consent (CASL): where it was given and when (default: now).</summary>
+public sealed record ConsentInput(string? Source, DateTimeOffset? At);
+
+public sealed record ContactConsent(string Source, DateTimeOffset At);
 
 public sealed record ContactBatchRequest(List<ContactInput?>? Contacts);
 
@@ -15,7 +20,7 @@ public sealed record ContactBatchResponse(int Created, int Updated, IReadOnlyLis
 
 public sealed record ContactResponse(
     Guid Id, string Email, string? FirstName, string? LastName, string? TimeZone, JsonElement Properties, string Status,
-    int EngagementScore, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
+    int EngagementScore, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, ContactConsent? Consent = null)
 {
     public ContactProfile ToProfile(Guid organizationId) => new()
     {
@@ -32,11 +37,11 @@ public sealed record ContactResponse(
 }
 
 /// <summary>A validated contact row ready to upsert.</summary>
-public sealed record ValidContact(string Email, string? FirstName, string? LastName, string? TimeZone, string? PropertiesJson)
+public sealed record ValidContact(string Email, string? FirstName, string? LastName, string? TimeZone, string? PropertiesJson, string? ConsentSource = null, DateTimeOffset? ConsentAt = null)
 {
     public const int MaxNameLength = 200;
 
-    public static ValidContact? From(ContactInput? input, Validator validator, string prefix = "")
+    public static ValidContact? From(ContactInput? input, Validator validator, DateTimeOffset now, string prefix = "")
     {
         if (input is null)
         {
@@ -49,7 +54,19 @@ public sealed record ValidContact(string Email, string? FirstName, string? LastN
         var lastName = validator.Optional(prefix + "lastName", input.LastName, MaxNameLength);
         var timeZone = validator.TimeZone(prefix + "timeZone", input.TimeZone);
         var properties = validator.Properties(prefix + "properties", input.Properties);
-        return validator.IsValid ? new ValidContact(email!, firstName, lastName, timeZone, properties) : null;
+        string? consentSource = null;
+        DateTimeOffset? consentAt = null;
+        if (input.Consent is { } consent)
+        {
+            consentSource = validator.Required(prefix + "consent.source", consent.Source?.Trim(), 100);
+            consentAt = consent.At ?? now;
+            if (consentAt > now + TimeSpan.FromMinutes(5) || consentAt < new DateTimeOffset(2000, 1, 1, 0, 0, 0, TimeSpan.Zero))
+            {
+                validator.Add(prefix + "consent.at", "must be a past time (ISO 8601).");
+            }
+        }
+
+        return validator.IsValid ? new ValidContact(email!, firstName, lastName, timeZone, properties, consentSource, consentSource is null ? null : consentAt) : null;
     }
 }
 

@@ -8,7 +8,7 @@ namespace Automator.WebApi.Contacts;
 /// <summary>The <c>contacts</c> table and what hangs off it, always scoped to one organization.</summary>
 public sealed class ContactStore(NpgsqlDataSource dataSource, TimeProvider time)
 {
-    private const string Columns = "c.id, c.email, c.first_name, c.last_name, c.time_zone, c.properties, c.status, c.engagement_score, c.created_at, c.updated_at";
+    private const string Columns = "c.id, c.email, c.first_name, c.last_name, c.time_zone, c.properties, c.status, c.engagement_score, c.created_at, c.updated_at, c.consent_source, c.consent_at";
 
     public sealed record Upserted(ContactResponse Contact, bool Created);
 
@@ -25,18 +25,20 @@ public sealed class ContactStore(NpgsqlDataSource dataSource, TimeProvider time)
         }
 
         await using var command = dataSource.CreateCommand($"""
-            INSERT INTO contacts AS c (id, organization_id, email, first_name, last_name, time_zone, properties, status, created_at, updated_at)
+            INSERT INTO contacts AS c (id, organization_id, email, first_name, last_name, time_zone, properties, status, consent_source, consent_at, created_at, updated_at)
             SELECT i.id, @org, i.email, i.first_name, i.last_name, i.time_zone, COALESCE(i.properties, jsonb_build_object()),
                    COALESCE((SELECT s.reason FROM suppressions s
                              WHERE s.organization_id = @org AND s.email_hash = i.hash AND s.reason IN ('unsubscribed', 'bounced', 'complained')), 'active'),
-                   @now, @now
-            FROM unnest(@ids, @emails, @hashes, @firstNames, @lastNames, @timeZones, @properties)
-                AS i(id, email, hash, first_name, last_name, time_zone, properties)
+                   i.consent_source, i.consent_at, @now, @now
+            FROM unnest(@ids, @emails, @hashes, @firstNames, @lastNames, @timeZones, @properties, @consentSources, @consentAts)
+                AS i(id, email, hash, first_name, last_name, time_zone, properties, consent_source, consent_at)
             ON CONFLICT (organization_id, lower(email)) DO UPDATE SET
                 first_name = COALESCE(excluded.first_name, c.first_name),
                 last_name = COALESCE(excluded.last_name, c.last_name),
                 time_zone = COALESCE(excluded.time_zone, c.time_zone),
                 properties = c.properties || excluded.properties,
+                consent_source = COALESCE(excluded.consent_source, c.consent_source),
+                consent_at = CASE WHEN excluded.consent_source IS NULL THEN c.consent_at ELSE excluded.consent_at END,
                 updated_at = excluded.updated_at
             RETURNING {Columns}, (xmax = 0) AS inserted
             """);
@@ -49,11 +51,13 @@ public sealed class ContactStore(NpgsqlDataSource dataSource, TimeProvider time)
         command.Parameters.Add(new NpgsqlParameter("lastNames", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = rows.Select(r => (object?)r.LastName ?? DBNull.Value).ToArray() });
         command.Parameters.Add(new NpgsqlParameter("timeZones", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = rows.Select(r => (object?)r.TimeZone ?? DBNull.Value).ToArray() });
         command.Parameters.Add(new NpgsqlParameter("properties", NpgsqlDbType.Array | NpgsqlDbType.Jsonb) { Value = rows.Select(r => (object?)r.PropertiesJson ?? DBNull.Value).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter("consentSources", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = rows.Select(r => (object?)r.ConsentSource ?? DBNull.Value).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter("consentAts", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { Value = rows.Select(r => (object?)r.ConsentAt ?? DBNull.Value).ToArray() });
         var result = new List<Upserted>(rows.Count);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            result.Add(new Upserted(Read(reader), reader.GetBoolean(10)));
+            result.Add(new Upserted(Read(reader), reader.GetBoolean(12)));
         }
 
         return result;
@@ -301,7 +305,8 @@ public sealed class ContactStore(NpgsqlDataSource dataSource, TimeProvider time)
     public static ContactResponse Read(NpgsqlDataReader reader) => new(
         reader.GetGuid(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3),
         reader.IsDBNull(4) ? null : reader.GetString(4), JsonDocument.Parse(reader.GetString(5)).RootElement.Clone(), reader.GetString(6),
-        reader.GetInt32(7), reader.GetFieldValue<DateTimeOffset>(8), reader.GetFieldValue<DateTimeOffset>(9));
+        reader.GetInt32(7), reader.GetFieldValue<DateTimeOffset>(8), reader.GetFieldValue<DateTimeOffset>(9),
+        reader.IsDBNull(10) || reader.IsDBNull(11) ? null : new ContactConsent(reader.GetString(10), reader.GetFieldValue<DateTimeOffset>(11)));
 
     public static async Task<List<ContactResponse>> ReadAllAsync(NpgsqlCommand command, CancellationToken cancellationToken)
     {

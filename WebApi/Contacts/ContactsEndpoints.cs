@@ -32,10 +32,10 @@ public static class ContactsEndpoints
     }
 
     private static async Task<Results<Created<ContactResponse>, Ok<ContactResponse>, ValidationProblem>> UpsertAsync(
-        ContactInput request, ClaimsPrincipal caller, ContactStore store, SegmentStore segments, IContactSync sync, AuditLog audit, CancellationToken cancellationToken)
+        ContactInput request, ClaimsPrincipal caller, ContactStore store, SegmentStore segments, IContactSync sync, AuditLog audit, TimeProvider time, CancellationToken cancellationToken)
     {
         var validator = new Validator();
-        var row = ValidContact.From(request, validator);
+        var row = ValidContact.From(request, validator, time.GetUtcNow());
         if (row is null)
         {
             return ApiResults.Invalid(validator);
@@ -51,7 +51,7 @@ public static class ContactsEndpoints
     }
 
     private static async Task<Results<Ok<ContactBatchResponse>, ValidationProblem>> BatchAsync(
-        ContactBatchRequest request, ClaimsPrincipal caller, ContactStore store, SegmentStore segments, IContactSync sync, AuditLog audit, CancellationToken cancellationToken)
+        ContactBatchRequest request, ClaimsPrincipal caller, ContactStore store, SegmentStore segments, IContactSync sync, AuditLog audit, TimeProvider time, CancellationToken cancellationToken)
     {
         if (request.Contacts is null || request.Contacts.Count == 0)
         {
@@ -69,10 +69,11 @@ public static class ContactsEndpoints
         var byEmail = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
         var rows = new List<ValidContact>();
         var merged = 0;
+        var now = time.GetUtcNow();
         for (var i = 0; i < request.Contacts.Count; i++)
         {
             var validator = new Validator();
-            var row = ValidContact.From(request.Contacts[i], validator);
+            var row = ValidContact.From(request.Contacts[i], validator, now);
             if (row is null)
             {
                 rejected.Add(new RowError(i, validator.Errors));
@@ -124,7 +125,8 @@ public static class ContactsEndpoints
             }
         }
 
-        return new ValidContact(later.Email, later.FirstName ?? first.FirstName, later.LastName ?? first.LastName, later.TimeZone ?? first.TimeZone, properties);
+        return new ValidContact(later.Email, later.FirstName ?? first.FirstName, later.LastName ?? first.LastName, later.TimeZone ?? first.TimeZone, properties,
+            later.ConsentSource ?? first.ConsentSource, later.ConsentSource is null ? first.ConsentAt : later.ConsentAt);
     }
 
     private static async Task<Results<Ok<Page<ContactResponse>>, ValidationProblem, ProblemHttpResult>> ListAsync(

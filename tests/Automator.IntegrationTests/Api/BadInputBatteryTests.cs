@@ -137,6 +137,10 @@ public sealed class BadInputBatteryTests(ApiFixture fixture)
             ["properties-long-key"] = Json(new { email = ok, properties = new Dictionary<string, int> { [new string('k', 101)] = 1 } }),
             ["properties-nul-value"] = Json(new { email = ok, properties = new { a = "x\u0000y" } }),
             ["properties-nul-key"] = Json(new { email = ok, properties = new Dictionary<string, int> { ["a\u0000"] = 1 } }),
+            ["consent-without-source"] = """{"email":"ok@example.test","consent":{"at":"2026-01-01T00:00:00Z"}}""",
+            ["consent-in-the-future"] = """{"email":"ok@example.test","consent":{"source":"form","at":"2999-01-01T00:00:00Z"}}""",
+            ["consent-at-not-a-date"] = """{"email":"ok@example.test","consent":{"source":"form","at":"yesterday"}}""",
+            ["consent-string"] = """{"email":"ok@example.test","consent":"yes"}""",
             ["properties-too-big"] = Json(new { email = ok, properties = Enumerable.Range(0, 100).ToDictionary(i => "k" + i, _ => new string('v', 1000)) }),
         })
         {

@@ -358,6 +358,25 @@ public sealed class ContactsApiTests(ApiFixture fixture)
     }
 
     [Fact]
+    public async Task Consent_is_recorded_with_source_and_time()
+    {
+        var tenant = await fixture.CreateTenantAsync();
+        using var client = tenant.Client();
+        var email = NewEmail();
+        var at = new DateTimeOffset(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
+
+        var created = await HttpAssert.JsonAsync(await client.PostAsJsonAsync("/v1/contacts", new { email, consent = new { source = "signup_form", at } }), HttpStatusCode.Created);
+        var updated = await HttpAssert.JsonAsync(await client.PostAsJsonAsync("/v1/contacts", new { email, firstName = "Later" }), HttpStatusCode.OK);
+        var export = await HttpAssert.JsonAsync(await client.GetAsync($"/v1/contacts/{created.GetProperty("id").GetGuid()}/export"), HttpStatusCode.OK);
+
+        Assert.Equal("signup_form", created.GetProperty("consent").GetProperty("source").GetString());
+        Assert.Equal(at, updated.GetProperty("consent").GetProperty("at").GetDateTimeOffset());
+        Assert.Equal("signup_form", export.GetProperty("consent").GetProperty("source").GetString());
+        await HttpAssert.ProblemAsync(await client.PostAsJsonAsync("/v1/contacts", new { email, consent = new { at } }), HttpStatusCode.BadRequest, "consent.source");
+        await HttpAssert.ProblemAsync(await client.PostAsJsonAsync("/v1/contacts", new { email, consent = new { source = "form", at = DateTimeOffset.UtcNow.AddDays(3) } }), HttpStatusCode.BadRequest, "consent.at");
+    }
+
+    [Fact]
     public async Task Idempotency_key_replays_the_first_response()
     {
         var tenant = await fixture.CreateTenantAsync();
