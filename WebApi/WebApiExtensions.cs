@@ -1,4 +1,17 @@
+using System.Text.Json.Serialization;
+using Automator.WebApi.ApiKeys;
+using Automator.WebApi.Auditing;
+using Automator.WebApi.Auth;
+using Automator.WebApi.Contacts;
+using Automator.WebApi.Http;
 using Automator.WebApi.Identity;
+using Automator.WebApi.Lists;
+using Automator.WebApi.Segments;
+using Automator.WebApi.Templates;
+using Automator.WebApi.Users;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Npgsql;
 using Scalar.AspNetCore;
 
 namespace Automator.WebApi;
@@ -8,10 +21,57 @@ public static class WebApiExtensions
     /// <summary>Registers the HTTP API's services (works co-hosted in the silo or as an Orleans client).</summary>
     public static WebApplicationBuilder AddWebApi(this WebApplicationBuilder builder)
     {
-        builder.Services.AddProblemDetails();
-        builder.Services.AddOpenApi();
-        builder.Services.AddAutomatorGrains(builder.Configuration);
-        builder.Services.AddAutomatorIdentity(builder.Configuration);
+        var services = builder.Services;
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
+        {
+            // Routing answers a body of the wrong content type with its own 415 before any handler runs: name the field.
+            if (context.ProblemDetails.Status == StatusCodes.Status415UnsupportedMediaType && !context.ProblemDetails.Extensions.ContainsKey("errors"))
+            {
+                context.ProblemDetails.Extensions["errors"] = new Dictionary<string, string[]>
+                {
+                    ["contentType"] = [$"must be application/json (was '{context.HttpContext.Request.ContentType ?? "none"}')."],
+                };
+            }
+        });
+        services.AddExceptionHandler<ProblemExceptionHandler>();
+        // The document describes the product API; the Orleans operator dashboard's own routes stay out of it.
+        services.AddOpenApi(o =>
+        {
+            o.ShouldInclude = d => d.RelativePath?.StartsWith("orleans", StringComparison.OrdinalIgnoreCase) != true;
+            o.AddDocumentTransformer<SecuritySchemesTransformer>();
+        });
+        services.AddAutomatorGrains(builder.Configuration);
+        if (string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString("Postgres")))
+        {
+            // In-memory development mode: the API's tables live in PostgreSQL only. A data source that is never
+            // opened keeps the handlers' service parameters resolvable; /v1 answers 503 (UseApiStorageCheck).
+            services.TryAddSingleton(_ => NpgsqlDataSource.Create("Host=postgres-not-configured"));
+        }
+
+        services.AddAutomatorIdentity(builder.Configuration);
+        services.AddApiRateLimits(builder.Configuration);
+
+        // Malformed bodies throw BadHttpRequestException in every environment, so ProblemExceptionHandler can
+        // name the bad field instead of a bare 400.
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        services.Configure<JsonOptions>(o =>
+        {
+            o.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
+            o.SerializerOptions.MaxDepth = 32;
+        });
+
+        services.AddSingleton<Passwords>();
+        services.AddSingleton<RefreshTokens>();
+        services.AddSingleton<AuditLog>();
+        services.AddSingleton<ContactStore>();
+        services.AddSingleton<ListStore>();
+        services.AddSingleton<SegmentStore>();
+        services.AddSingleton<IContactSync, OrleansContactSync>();
+        services.Configure<SegmentOptions>(builder.Configuration.GetSection(SegmentOptions.Section));
+        if (!string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString("Postgres")))
+        {
+            services.AddHostedService<SegmentSweeper>();
+        }
         return builder;
     }
 
@@ -19,10 +79,53 @@ public static class WebApiExtensions
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseApiStorageCheck();
+        app.UseRequestBodyLimits();
         app.UseAuthentication();
+        app.UseRateLimitHeaders();
+        app.UseRateLimiter();
         app.UseAuthorization();
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapScalarApiReference("/scalar");
+
+        app.MapAuthApi();
+        app.MapUsersApi();
+        app.MapApiKeysApi();
+        app.MapContactsApi();
+        app.MapSuppressionsApi();
+        app.MapListsApi();
+        app.MapSegmentsApi();
+        app.MapTemplatesApi();
         return app;
+    }
+
+    /// <summary>Without PostgreSQL the HTTP API cannot serve: say so with a 503 ProblemDetails instead of failing later.</summary>
+    private static IApplicationBuilder UseApiStorageCheck(this WebApplication app)
+    {
+        if (!string.IsNullOrWhiteSpace(app.Configuration.GetConnectionString("Postgres")))
+        {
+            return app;
+        }
+
+        return app.Use(async (context, next) =>
+        {
+            if (!context.Request.Path.StartsWithSegments("/v1"))
+            {
+                await next(context);
+                return;
+            }
+
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = context,
+                ProblemDetails =
+                {
+                    Status = StatusCodes.Status503ServiceUnavailable,
+                    Title = "The HTTP API needs PostgreSQL.",
+                    Detail = "This instance runs in in-memory development mode; set ConnectionStrings__Postgres.",
+                },
+            });
+        });
     }
 }

@@ -34,8 +34,14 @@ public sealed class ApiKeyAuthenticationHandler(
             return AuthenticateResult.Fail("API keys need the PostgreSQL store.");
         }
 
-        await using var command = dataSource.CreateCommand(
-            "UPDATE api_keys SET last_used_at = now() WHERE key_hash = @hash AND revoked_at IS NULL RETURNING id, organization_id, scopes");
+        // last_used_at is refreshed at most once a minute, so a busy key does not write a row per request.
+        await using var command = dataSource.CreateCommand("""
+            WITH k AS (SELECT id, organization_id, scopes, last_used_at FROM api_keys WHERE key_hash = @hash AND revoked_at IS NULL),
+            touched AS (
+                UPDATE api_keys a SET last_used_at = now() FROM k
+                WHERE a.id = k.id AND (k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute'))
+            SELECT id, organization_id, scopes FROM k
+            """);
         command.Parameters.AddWithValue("hash", Hash(values.ToString()));
         await using var reader = await command.ExecuteReaderAsync(Context.RequestAborted);
         if (!await reader.ReadAsync(Context.RequestAborted))

@@ -15,4 +15,10 @@ public sealed class JwtOptions
     public TimeSpan AccessTokenLifetime { get; set; } = TimeSpan.FromMinutes(15);
 
     public TimeSpan RefreshTokenLifetime { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>
+    /// The refresh cookie's Secure flag. Keep it on; switch it off only for tooling that talks plain HTTP and,
+    /// unlike browsers on localhost, will not send a Secure cookie there.
+    /// </summary>
+    public bool RefreshCookieSecure { get; set; } = true;
 }

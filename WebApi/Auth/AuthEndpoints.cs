@@ -1,0 +1,214 @@
+using Automator.WebApi.Http;
+using Automator.WebApi.Identity;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Identity;
+using Npgsql;
+
+namespace Automator.WebApi.Auth;
+
+public static class AuthEndpoints
+{
+    public static IEndpointRouteBuilder MapAuthApi(this IEndpointRouteBuilder routes)
+    {
+        var auth = routes.MapGroup("/v1/auth").WithTags("Auth").AllowAnonymous();
+        auth.MapPost("/signup", SignupAsync);
+        auth.MapPost("/login", LoginAsync);
+        auth.MapPost("/refresh", RefreshAsync);
+        auth.MapPost("/logout", LogoutAsync);
+        auth.MapPost("/accept-invite", AcceptInviteAsync);
+        return routes;
+    }
+
+    private static async Task<Results<Created<SignupResponse>, ValidationProblem, ProblemHttpResult>> SignupAsync(
+        SignupRequest request, HttpResponse response, NpgsqlDataSource dataSource, Passwords passwords, RefreshTokens refreshTokens,
+        AccessTokens accessTokens, Auditing.AuditLog audit, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var validator = new Validator();
+        var organizationName = validator.Required("organizationName", request.OrganizationName?.Trim());
+        var email = validator.Email("email", request.Email);
+        ValidatePassword(validator, request.Password);
+        if (!validator.IsValid)
+        {
+            return ApiResults.Invalid(validator);
+        }
+
+        var organizationId = Guid.CreateVersion7();
+        var userId = Guid.CreateVersion7();
+        var hash = passwords.Hash(request.Password!);
+        var now = time.GetUtcNow();
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var insert = new NpgsqlCommand("""
+            INSERT INTO organizations (id, name, created_at, updated_at) VALUES (@org, @name, @now, @now);
+            INSERT INTO users (id, organization_id, email, password_hash, role, status, created_at, updated_at)
+            VALUES (@user, @org, @email, @hash, 'owner', 'active', @now, @now)
+            ON CONFLICT DO NOTHING
+            """, connection, transaction))
+        {
+            insert.Parameters.AddWithValue("org", organizationId);
+            insert.Parameters.AddWithValue("name", organizationName!);
+            insert.Parameters.AddWithValue("user", userId);
+            insert.Parameters.AddWithValue("email", email!);
+            insert.Parameters.AddWithValue("hash", hash);
+            insert.Parameters.AddWithValue("now", now);
+            if (await insert.ExecuteNonQueryAsync(cancellationToken) < 2)
+            {
+                await transaction.RollbackAsync(cancellationToken);
+                return ApiResults.Conflict("An account with this email already exists.", "email", "is already registered.");
+            }
+        }
+
+        var refresh = await refreshTokens.IssueAsync(connection, transaction, userId, cancellationToken: cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        await audit.WriteAsync(organizationId, "user", userId, "organization.created", "organization", [organizationId.ToString(), userId.ToString()], cancellationToken: cancellationToken);
+
+        refreshTokens.SetCookie(response, refresh);
+        var (token, expiresIn) = accessTokens.Issue(userId, organizationId, Roles.Owner);
+        return TypedResults.Created("/v1/users/" + userId, new SignupResponse(
+            token, expiresIn, new UserResponse(userId, email!, Roles.Owner, "active", organizationId, now), new OrganizationResponse(organizationId, organizationName!)));
+    }
+
+    private static async Task<Results<Ok<TokenResponse>, ValidationProblem, ProblemHttpResult>> LoginAsync(
+        LoginRequest request, HttpResponse response, NpgsqlDataSource dataSource, Passwords passwords, RefreshTokens refreshTokens,
+        AccessTokens accessTokens, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var validator = new Validator();
+        validator.Required("email", request.Email, 254);
+        validator.Required("password", request.Password, Passwords.MaxLength);
+        if (!validator.IsValid)
+        {
+            return ApiResults.Invalid(validator);
+        }
+
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        Guid userId = default, organizationId = default;
+        string? hash = null, role = null;
+        await using (var find = new NpgsqlCommand("SELECT id, organization_id, password_hash, role FROM users WHERE lower(email) = lower(@email) AND status = 'active'", connection))
+        {
+            find.Parameters.AddWithValue("email", request.Email!.Trim());
+            await using var reader = await find.ExecuteReaderAsync(cancellationToken);
+            if (await reader.ReadAsync(cancellationToken))
+            {
+                userId = reader.GetGuid(0);
+                organizationId = reader.GetGuid(1);
+                hash = reader.IsDBNull(2) ? null : reader.GetString(2);
+                role = reader.GetString(3);
+            }
+        }
+
+        var verdict = passwords.Verify(hash, request.Password!);
+        if (verdict == PasswordVerificationResult.Failed || role is null)
+        {
+            return ApiResults.Unauthorized("The email or password is incorrect.");
+        }
+
+        await using (var update = new NpgsqlCommand(
+            verdict == PasswordVerificationResult.SuccessRehashNeeded
+                ? "UPDATE users SET last_login_at = @now, password_hash = @hash WHERE id = @id"
+                : "UPDATE users SET last_login_at = @now WHERE id = @id", connection))
+        {
+            update.Parameters.AddWithValue("now", time.GetUtcNow());
+            update.Parameters.AddWithValue("id", userId);
+            if (verdict == PasswordVerificationResult.SuccessRehashNeeded)
+            {
+                update.Parameters.AddWithValue("hash", passwords.Hash(request.Password!));
+            }
+
+            await update.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        var refresh = await refreshTokens.IssueAsync(connection, null, userId, cancellationToken: cancellationToken);
+        refreshTokens.SetCookie(response, refresh);
+        var (token, expiresIn) = accessTokens.Issue(userId, organizationId, role);
+        return TypedResults.Ok(new TokenResponse(token, expiresIn));
+    }
+
+    private static async Task<Results<Ok<TokenResponse>, ProblemHttpResult>> RefreshAsync(
+        HttpRequest request, HttpResponse response, RefreshTokens refreshTokens, AccessTokens accessTokens, CancellationToken cancellationToken)
+    {
+        var presented = request.Cookies[RefreshTokens.CookieName];
+        if (string.IsNullOrEmpty(presented) || presented.Length > 100)
+        {
+            return ApiResults.Unauthorized("No valid refresh token.");
+        }
+
+        var rotation = await refreshTokens.RotateAsync(presented, cancellationToken);
+        if (rotation is null)
+        {
+            RefreshTokens.ClearCookie(response);
+            return ApiResults.Unauthorized("The refresh token is expired, revoked or was already used.");
+        }
+
+        refreshTokens.SetCookie(response, rotation.Token);
+        var (token, expiresIn) = accessTokens.Issue(rotation.UserId, rotation.OrganizationId, rotation.Role);
+        return TypedResults.Ok(new TokenResponse(token, expiresIn));
+    }
+
+    private static async Task<NoContent> LogoutAsync(HttpRequest request, HttpResponse response, RefreshTokens refreshTokens, CancellationToken cancellationToken)
+    {
+        var presented = request.Cookies[RefreshTokens.CookieName];
+        if (!string.IsNullOrEmpty(presented) && presented.Length <= 100)
+        {
+            await refreshTokens.RevokeAsync(presented, cancellationToken);
+        }
+
+        RefreshTokens.ClearCookie(response);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<Results<Ok<TokenResponse>, ValidationProblem, ProblemHttpResult>> AcceptInviteAsync(
+        AcceptInviteRequest request, HttpResponse response, NpgsqlDataSource dataSource, Passwords passwords, RefreshTokens refreshTokens,
+        AccessTokens accessTokens, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var validator = new Validator();
+        validator.Required("token", request.Token, 100);
+        ValidatePassword(validator, request.Password);
+        if (!validator.IsValid)
+        {
+            return ApiResults.Invalid(validator);
+        }
+
+        var now = time.GetUtcNow();
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var accept = new NpgsqlCommand("""
+            UPDATE users SET password_hash = @hash, status = 'active', invite_token_hash = NULL, invite_expires_at = NULL, updated_at = @now
+            WHERE invite_token_hash = @token AND invite_expires_at > @now AND status = 'invited'
+            RETURNING id, organization_id, role
+            """, connection);
+        accept.Parameters.AddWithValue("hash", passwords.Hash(request.Password!));
+        accept.Parameters.AddWithValue("now", now);
+        accept.Parameters.AddWithValue("token", RefreshTokens.Hash(request.Token!));
+        Guid userId, organizationId;
+        string role;
+        await using (var reader = await accept.ExecuteReaderAsync(cancellationToken))
+        {
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                return ApiResults.Unauthorized("The invitation is unknown, used or expired.");
+            }
+
+            (userId, organizationId, role) = (reader.GetGuid(0), reader.GetGuid(1), reader.GetString(2));
+        }
+
+        var refresh = await refreshTokens.IssueAsync(connection, null, userId, cancellationToken: cancellationToken);
+        refreshTokens.SetCookie(response, refresh);
+        var (token, expiresIn) = accessTokens.Issue(userId, organizationId, role);
+        return TypedResults.Ok(new TokenResponse(token, expiresIn));
+    }
+
+    private static void ValidatePassword(Validator validator, string? password)
+    {
+        if (string.IsNullOrEmpty(password))
+        {
+            validator.Add("password", "is required.");
+        }
+        else if (password.Length < Passwords.MinLength || password.Length > Passwords.MaxLength)
+        {
+            validator.Add("password", $"must be {Passwords.MinLength} to {Passwords.MaxLength} characters.");
+        }
+        else
+        {
+            validator.Optional("password", password, Passwords.MaxLength);
+        }
+    }
+}

@@ -1,0 +1,132 @@
+using System.Buffers.Text;
+using System.Security.Cryptography;
+using System.Text;
+using Automator.WebApi.Identity;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Automator.WebApi.Auth;
+
+/// <summary>
+/// Refresh tokens: random, stored as SHA-256 hashes, rotated at every use. Each sign-in starts a family; presenting a
+/// token that was already rotated (or revoked) revokes the whole family (RFC 9700 §4.14.2).
+/// </summary>
+public sealed class RefreshTokens(NpgsqlDataSource dataSource, IOptions<JwtOptions> jwt, TimeProvider time)
+{
+    public const string CookieName = "automator_refresh";
+    public const string CookiePath = "/v1/auth";
+
+    public sealed record Rotation(Guid UserId, Guid OrganizationId, string Role, string Token);
+
+    public async Task<string> IssueAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, Guid userId, Guid? familyId = null, CancellationToken cancellationToken = default)
+    {
+        var token = NewToken();
+        await using var insert = new NpgsqlCommand("""
+            INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, issued_at, expires_at)
+            VALUES (@id, @user, @family, @hash, @now, @expires)
+            """, connection, transaction);
+        var now = time.GetUtcNow();
+        insert.Parameters.AddWithValue("id", Guid.CreateVersion7());
+        insert.Parameters.AddWithValue("user", userId);
+        insert.Parameters.AddWithValue("family", familyId ?? Guid.CreateVersion7());
+        insert.Parameters.AddWithValue("hash", Hash(token));
+        insert.Parameters.AddWithValue("now", now);
+        insert.Parameters.AddWithValue("expires", now + jwt.Value.RefreshTokenLifetime);
+        await insert.ExecuteNonQueryAsync(cancellationToken);
+        return token;
+    }
+
+    /// <summary>Rotates a presented token; null when it is unknown, expired, revoked or reused (then the family is revoked).</summary>
+    public async Task<Rotation?> RotateAsync(string presented, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var now = time.GetUtcNow();
+        await using var find = new NpgsqlCommand("""
+            SELECT t.id, t.family_id, t.expires_at, t.used_at, t.revoked_at, u.id, u.organization_id, u.role, u.status
+            FROM refresh_tokens t JOIN users u ON u.id = t.user_id
+            WHERE t.token_hash = @hash
+            FOR UPDATE OF t
+            """, connection, transaction);
+        find.Parameters.AddWithValue("hash", Hash(presented));
+        Guid id, family, userId, organizationId;
+        string role, status;
+        bool spent, expired;
+        await using (var reader = await find.ExecuteReaderAsync(cancellationToken))
+        {
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                return null;
+            }
+
+            id = reader.GetGuid(0);
+            family = reader.GetGuid(1);
+            expired = reader.GetFieldValue<DateTimeOffset>(2) <= now;
+            spent = !reader.IsDBNull(3) || !reader.IsDBNull(4);
+            userId = reader.GetGuid(5);
+            organizationId = reader.GetGuid(6);
+            role = reader.GetString(7);
+            status = reader.GetString(8);
+        }
+
+        if (spent || status != "active")
+        {
+            await RevokeFamilyAsync(connection, transaction, family, now, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return null;
+        }
+
+        if (expired)
+        {
+            return null;
+        }
+
+        var next = await IssueAsync(connection, transaction, userId, family, cancellationToken);
+        await using var use = new NpgsqlCommand("UPDATE refresh_tokens SET used_at = @now, replaced_by = (SELECT id FROM refresh_tokens WHERE token_hash = @next) WHERE id = @id", connection, transaction);
+        use.Parameters.AddWithValue("now", now);
+        use.Parameters.AddWithValue("next", Hash(next));
+        use.Parameters.AddWithValue("id", id);
+        await use.ExecuteNonQueryAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return new Rotation(userId, organizationId, role, next);
+    }
+
+    /// <summary>Revokes the family of the presented token (logout); unknown tokens are ignored.</summary>
+    public async Task RevokeAsync(string presented, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var command = new NpgsqlCommand("""
+            UPDATE refresh_tokens SET revoked_at = COALESCE(revoked_at, @now)
+            WHERE family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = @hash)
+            """, connection);
+        command.Parameters.AddWithValue("now", time.GetUtcNow());
+        command.Parameters.AddWithValue("hash", Hash(presented));
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public void SetCookie(HttpResponse response, string token) =>
+        response.Cookies.Append(CookieName, token, new CookieOptions
+        {
+            HttpOnly = true,
+            Secure = jwt.Value.RefreshCookieSecure,
+            SameSite = SameSiteMode.Strict,
+            Path = CookiePath,
+            MaxAge = jwt.Value.RefreshTokenLifetime,
+            IsEssential = true,
+        });
+
+    public static void ClearCookie(HttpResponse response) =>
+        response.Cookies.Delete(CookieName, new CookieOptions { HttpOnly = true, Secure = true, SameSite = SameSiteMode.Strict, Path = CookiePath });
+
+    private static async Task RevokeFamilyAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid family, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var revoke = new NpgsqlCommand("UPDATE refresh_tokens SET revoked_at = COALESCE(revoked_at, @now) WHERE family_id = @family", connection, transaction);
+        revoke.Parameters.AddWithValue("now", now);
+        revoke.Parameters.AddWithValue("family", family);
+        await revoke.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public static string NewToken() => Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
+
+    public static byte[] Hash(string token) => SHA256.HashData(Encoding.UTF8.GetBytes(token));
+}

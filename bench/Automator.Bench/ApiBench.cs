@@ -1,0 +1,211 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Automator.Contacts;
+using Automator.Infrastructure.Database;
+using Automator.Silo;
+using Automator.WebApi.Contacts;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Automator.Bench;
+
+/// <summary>
+/// Scenario <c>api</c>: the machine's own Kestrel ceiling for a trivial endpoint, then the full silo + WebApi on
+/// Kestrel with durable PostgreSQL on the same box: contacts/s through <c>POST /v1/contacts/batch</c> and the latency
+/// of single <c>POST /v1/contacts</c> upserts at a fixed arrival rate. Options: <c>--seconds N</c> (default 10),
+/// <c>--rate N</c> single requests per second (default 500).
+/// </summary>
+public static class ApiBench
+{
+    private const int BatchSize = 1_000;
+    private const int Clients = 4;
+
+    public static async Task RunAsync(string[] args)
+    {
+        var seconds = Option(args, "--seconds", 10);
+        var rate = Option(args, "--rate", 500);
+        var duration = TimeSpan.FromSeconds(seconds);
+
+        var kestrel = await TrivialKestrelAsync(duration);
+        Console.WriteLine($"| Kestrel trivial GET, requests/s (64 concurrent, same box) | {kestrel:N0} |");
+
+        await using var postgres = await LocalPostgresServer.StartThrowawayAsync();
+        await postgres.CreateDatabaseAsync("bench");
+        var connectionString = postgres.ConnectionString("bench");
+        var port = LocalPostgresServer.FreePort();
+        await using var app = await StartSystemAsync(connectionString, port);
+        using var http = Client(port, 64);
+
+        var signup = await http.PostAsJsonAsync("/v1/auth/signup", new { organizationName = "Bench", email = "bench@example.test", password = "benchmark password" });
+        signup.EnsureSuccessStatusCode();
+        var token = (await signup.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("accessToken").GetString()!;
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+
+        var (created, batchPerSecond, batchP50, batchP99) = await BatchUpsertsAsync(http, duration, "new");
+        Console.WriteLine($"| POST /v1/contacts/batch ({BatchSize:N0}/call, {Clients} clients): new contacts/s | {batchPerSecond:N0} (p50 {batchP50:N0} ms, p99 {batchP99:N0} ms per call; {created:N0} rows) |");
+        var (_, updatePerSecond, _, _) = await BatchUpsertsAsync(http, duration, "new");
+        Console.WriteLine($"| POST /v1/contacts/batch ({BatchSize:N0}/call, {Clients} clients): updates/s of existing contacts | {updatePerSecond:N0} |");
+
+        var (sent, p50, p99, achieved) = await FixedRateSinglesAsync(http, rate, duration);
+        Console.WriteLine($"| POST /v1/contacts single upsert at {rate:N0}/s offered: p50 / p99 | {p50:N1} ms / {p99:N1} ms ({achieved:N0}/s achieved, {sent:N0} requests) |");
+    }
+
+    private static int Option(string[] args, string name, int fallback)
+    {
+        var index = Array.IndexOf(args, name);
+        return index >= 0 && index + 1 < args.Length && int.TryParse(args[index + 1], CultureInfo.InvariantCulture, out var value) ? value : fallback;
+    }
+
+    private static HttpClient Client(int port, int connections) => new(new SocketsHttpHandler { MaxConnectionsPerServer = connections, UseCookies = false })
+    {
+        BaseAddress = new Uri($"http://127.0.0.1:{port}"),
+        Timeout = TimeSpan.FromMinutes(2),
+    };
+
+    private static async Task<double> TrivialKestrelAsync(TimeSpan duration)
+    {
+        var port = LocalPostgresServer.FreePort();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        await using var app = builder.Build();
+        app.MapGet("/ping", () => "pong");
+        await app.StartAsync();
+        using var http = Client(port, 64);
+        return await ClosedLoopAsync(64, duration, async () => (await http.GetAsync("/ping")).EnsureSuccessStatusCode());
+    }
+
+    private static async Task<double> ClosedLoopAsync(int workers, TimeSpan duration, Func<Task> call)
+    {
+        for (var i = 0; i < 200; i++)
+        {
+            await call();
+        }
+
+        long count = 0;
+        var stopwatch = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, workers).Select(async _ =>
+        {
+            while (stopwatch.Elapsed < duration)
+            {
+                await call();
+                Interlocked.Increment(ref count);
+            }
+        }));
+        return count / stopwatch.Elapsed.TotalSeconds;
+    }
+
+    private static async Task<WebApplication> StartSystemAsync(string connectionString, int port)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
+        builder.Logging.ClearProviders();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Postgres"] = connectionString,
+            ["Automator:Jwt:SigningKey"] = "benchmark-signing-key-0123456789abcdef0123456789",
+            ["Automator:Orleans:SiloPort"] = LocalPostgresServer.FreePort().ToString(CultureInfo.InvariantCulture),
+            ["Automator:Orleans:GatewayPort"] = LocalPostgresServer.FreePort().ToString(CultureInfo.InvariantCulture),
+            ["Automator:Orleans:ClusterId"] = "bench",
+            ["Automator:Orleans:ServiceId"] = "bench",
+            ["Automator:RateLimits:Enabled"] = "false",
+            ["Automator:Outbox:Path"] = Path.Combine(Path.GetTempPath(), "automator-bench-outbox"),
+        });
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        await builder.AddAutomatorSiloAsync();
+
+        // The contact grain is built in parallel (journey work) and not in this tree yet: the API's hand-off to it is
+        // replaced by a no-op, so these figures are the API and PostgreSQL path alone.
+        builder.Services.AddSingleton<IContactSync, NoContactSync>();
+        var app = builder.Build();
+        await app.UseAutomatorSiloAsync();
+        await app.StartAsync();
+        return app;
+    }
+
+    private static async Task<(long Rows, double PerSecond, double P50, double P99)> BatchUpsertsAsync(HttpClient http, TimeSpan duration, string prefix)
+    {
+        long rows = 0;
+        long next = 0;
+        var latencies = new List<double>();
+        var stopwatch = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, Clients).Select(async _ =>
+        {
+            while (stopwatch.Elapsed < duration)
+            {
+                var start = Interlocked.Add(ref next, BatchSize) - BatchSize;
+                var contacts = Enumerable.Range(0, BatchSize).Select(i => new
+                {
+                    email = $"{prefix}-{start + i}@bench.example",
+                    firstName = "Bench",
+                    properties = new { plan = (start + i) % 3 == 0 ? "pro" : "free", seats = (start + i) % 50, source = "bench" },
+                });
+                var call = Stopwatch.StartNew();
+                var response = await http.PostAsJsonAsync("/v1/contacts/batch", new { contacts });
+                response.EnsureSuccessStatusCode();
+                var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+                var elapsed = call.Elapsed.TotalMilliseconds;
+                lock (latencies)
+                {
+                    latencies.Add(elapsed);
+                }
+
+                Interlocked.Add(ref rows, body.GetProperty("created").GetInt32() + body.GetProperty("updated").GetInt32());
+            }
+        }));
+        var total = stopwatch.Elapsed.TotalSeconds;
+        latencies.Sort();
+        return (rows, rows / total, Percentile(latencies, 0.50), Percentile(latencies, 0.99));
+    }
+
+    /// <summary>Open loop: requests leave on a fixed schedule whatever the latency, so queueing shows in p99.</summary>
+    private static async Task<(int Sent, double P50, double P99, double Achieved)> FixedRateSinglesAsync(HttpClient http, int rate, TimeSpan duration)
+    {
+        var total = (int)(rate * duration.TotalSeconds);
+        var latencies = new double[total];
+        var tasks = new List<Task>(total);
+        var stopwatch = Stopwatch.StartNew();
+        for (var i = 0; i < total; i++)
+        {
+            var due = TimeSpan.FromSeconds((double)i / rate);
+            var wait = due - stopwatch.Elapsed;
+            if (wait > TimeSpan.FromMilliseconds(1))
+            {
+                await Task.Delay(wait);
+            }
+
+            var index = i;
+            tasks.Add(Task.Run(async () =>
+            {
+                var call = Stopwatch.StartNew();
+                var response = await http.PostAsJsonAsync("/v1/contacts", new { email = $"single-{index}@bench.example", properties = new { plan = "pro" } });
+                response.EnsureSuccessStatusCode();
+                latencies[index] = call.Elapsed.TotalMilliseconds;
+            }));
+        }
+
+        await Task.WhenAll(tasks);
+        var elapsed = stopwatch.Elapsed.TotalSeconds;
+        var sorted = latencies.Order().ToList();
+        return (total, Percentile(sorted, 0.50), Percentile(sorted, 0.99), total / elapsed);
+    }
+
+    private static double Percentile(List<double> sorted, double p) =>
+        sorted.Count == 0 ? 0 : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
+
+    private sealed class NoContactSync : IContactSync
+    {
+        public Task ProfileChangedAsync(IReadOnlyList<ContactProfile> profiles, CancellationToken cancellationToken = default) => Task.CompletedTask;
+
+        public Task ListJoinedAsync(Guid organizationId, Guid listId, IReadOnlyList<Guid> contactIds, CancellationToken cancellationToken = default) => Task.CompletedTask;
+
+        public Task SegmentChangedAsync(Guid organizationId, Guid segmentId, IReadOnlyList<(Guid ContactId, bool Entered)> changes, CancellationToken cancellationToken = default) => Task.CompletedTask;
+
+        public Task ErasedAsync(Guid organizationId, Guid contactId, CancellationToken cancellationToken = default) => Task.CompletedTask;
+    }
+}
