@@ -13,6 +13,9 @@ public sealed class LiveOutbox(TimeProvider time)
     /// <summary>Span over which send and event rates are averaged.</summary>
     public static readonly TimeSpan RateWindow = TimeSpan.FromSeconds(5);
 
+    /// <summary>Hard cap per organization group in any one-second span, whatever the tick does.</summary>
+    public const int MaxMessagesPerSecond = 10;
+
     private static readonly TimeSpan RateInterval = TimeSpan.FromSeconds(1);
 
     private readonly Lock _lock = new();
@@ -91,6 +94,7 @@ public sealed class LiveOutbox(TimeProvider time)
     private sealed class Organization
     {
         private readonly Queue<Key> _turns = new();
+        private readonly Queue<DateTimeOffset> _sent = new();
         private readonly HashSet<Key> _queued = [];
         private readonly Queue<JourneyMovedMessage> _moves = new();
         private readonly Dictionary<Guid, Dictionary<string, StepCounts>> _stats = [];
@@ -144,11 +148,22 @@ public sealed class LiveOutbox(TimeProvider time)
         public (string Method, object Payload)? Next(DateTimeOffset now)
         {
             ScheduleRate(now);
+            while (_sent.TryPeek(out var oldest) && now - oldest >= TimeSpan.FromSeconds(1))
+            {
+                _sent.Dequeue();
+            }
+
+            if (_sent.Count >= MaxMessagesPerSecond)
+            {
+                return null;
+            }
+
             while (_turns.TryDequeue(out var key))
             {
                 _queued.Remove(key);
                 if (Build(key, now) is { } message)
                 {
+                    _sent.Enqueue(now);
                     return message;
                 }
             }

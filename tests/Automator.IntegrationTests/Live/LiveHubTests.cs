@@ -122,6 +122,7 @@ public sealed class LiveHubTests(LiveHubFixture fixture, ITestOutputHelper outpu
         output.WriteLine($"{times.Count} messages for {total:N0} moves; busiest second: {busiest} messages");
         Assert.Equal(total, passed);
         Assert.Equal(0, steps.Sum(s => client.StepTotals(workflow, s).Waiting));
+        // The server sends at most 10 per second per group; delivery jitter can put an 11th inside a second here.
         Assert.InRange(busiest, 1, 11);
         Assert.Contains(client.Received, m => m.Method == "sendRate" && m.Payload.GetProperty("perSecond").GetDouble() > 0);
     }
