@@ -13,8 +13,11 @@ public sealed class LiveOutbox(TimeProvider time)
     /// <summary>Span over which send and event rates are averaged.</summary>
     public static readonly TimeSpan RateWindow = TimeSpan.FromSeconds(5);
 
-    /// <summary>Hard cap per organization group in any one-second span, whatever the tick does.</summary>
+    /// <summary>Hard cap per organization group within <see cref="CapWindow"/>, whatever the tick does.</summary>
     public const int MaxMessagesPerSecond = 10;
+
+    /// <summary>A little over a second, so delivery jitter cannot put an eleventh message into a client's second.</summary>
+    public static readonly TimeSpan CapWindow = TimeSpan.FromMilliseconds(1100);
 
     private static readonly TimeSpan RateInterval = TimeSpan.FromSeconds(1);
 
@@ -148,7 +151,7 @@ public sealed class LiveOutbox(TimeProvider time)
         public (string Method, object Payload)? Next(DateTimeOffset now)
         {
             ScheduleRate(now);
-            while (_sent.TryPeek(out var oldest) && now - oldest >= TimeSpan.FromSeconds(1))
+            while (_sent.TryPeek(out var oldest) && now - oldest >= CapWindow)
             {
                 _sent.Dequeue();
             }
