@@ -31,15 +31,7 @@ public sealed class LiveEvents(TimeProvider time) : ILiveEvents
                 pending.Step(workflowId, toStep, waiting: 1, passed: 0);
             }
 
-            pending.AddMove(new JourneyMove
-            {
-                WorkflowId = workflowId,
-                JourneyId = journeyId,
-                ContactId = contactId,
-                FromStep = fromStep,
-                ToStep = toStep,
-                At = at,
-            });
+            pending.AddMove(new Move(workflowId, journeyId, contactId, fromStep, toStep, at));
         }
     }
 
@@ -109,25 +101,32 @@ public sealed class LiveEvents(TimeProvider time) : ILiveEvents
         return pending;
     }
 
+    private readonly record struct Move(Guid WorkflowId, string JourneyId, Guid ContactId, string? FromStep, string? ToStep, DateTimeOffset At);
+
     private sealed class Pending
     {
-        private readonly Queue<JourneyMove> _moves = new();
+        // A ring of the latest moves: under load most moves are only counted, so they are never allocated as objects.
+        private readonly Move[] _moves = new Move[LiveLimits.MovesPerBatch];
         private readonly Dictionary<(Guid Workflow, string Step), (int Waiting, int Passed)> _steps = [];
-        private int _dropped;
+        private int _count;
 
         public Dictionary<string, int> Sends { get; } = [];
 
         public int Events { get; set; }
 
-        public void AddMove(JourneyMove move)
+        public void AddMove(Move move) => _moves[_count++ % _moves.Length] = move;
+
+        private List<JourneyMove> LatestMoves()
         {
-            if (_moves.Count == LiveLimits.MovesPerBatch)
+            var kept = Math.Min(_count, _moves.Length);
+            var list = new List<JourneyMove>(kept);
+            for (var i = _count - kept; i < _count; i++)
             {
-                _moves.Dequeue();
-                _dropped++;
+                var m = _moves[i % _moves.Length];
+                list.Add(new JourneyMove { WorkflowId = m.WorkflowId, JourneyId = m.JourneyId, ContactId = m.ContactId, FromStep = m.FromStep, ToStep = m.ToStep, At = m.At });
             }
 
-            _moves.Enqueue(move);
+            return list;
         }
 
         public void Step(Guid workflowId, string stepId, int waiting, int passed)
@@ -140,8 +139,8 @@ public sealed class LiveEvents(TimeProvider time) : ILiveEvents
         public OrganizationLiveBatch ToBatch(Guid organizationId) => new()
         {
             OrganizationId = organizationId,
-            Moves = [.. _moves],
-            DroppedMoves = _dropped,
+            Moves = LatestMoves(),
+            DroppedMoves = Math.Max(0, _count - _moves.Length),
             Steps = _steps.Select(s => new StepDelta { WorkflowId = s.Key.Workflow, StepId = s.Key.Step, Waiting = s.Value.Waiting, Passed = s.Value.Passed }).ToList(),
             Sends = Sends,
             Events = Events,
