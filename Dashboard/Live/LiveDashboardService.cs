@@ -12,6 +12,9 @@ public sealed class DashboardOptions
     /// <summary>How often each organization's group may receive one message (100 ms: at most 10 a second).</summary>
     public TimeSpan Tick { get; set; } = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>How often this dashboard renews its live subscription: well inside the registry's subscription lifetime.</summary>
+    public TimeSpan SubscriptionRenewal { get; set; } = LiveRegistry.SubscriptionLifetime / 3;
+
     /// <summary>Folder of the built web UI; found next to the binaries or in the source tree when unset.</summary>
     public string? AppPath { get; set; }
 }
@@ -73,7 +76,7 @@ public sealed partial class LiveDashboardService(
 
     private async Task KeepSubscribedAsync(CancellationToken stoppingToken)
     {
-        var renewal = LiveRegistry.SubscriptionLifetime / 3;
+        var renewal = options.Value.SubscriptionRenewal;
         while (!stoppingToken.IsCancellationRequested)
         {
             var wait = renewal;

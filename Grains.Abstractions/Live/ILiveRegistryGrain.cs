@@ -33,6 +33,6 @@ public static class LiveRegistry
 {
     public const long Key = 0;
 
-    /// <summary>How long a subscription lives without renewal; dashboards renew at a third of it.</summary>
+    /// <summary>Default time a subscription lives without renewal; dashboards renew at a third of it.</summary>
     public static readonly TimeSpan SubscriptionLifetime = TimeSpan.FromSeconds(30);
 }

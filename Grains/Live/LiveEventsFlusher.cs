@@ -11,6 +11,9 @@ public sealed class LiveOptions
 
     /// <summary>How often each process ships its coalesced live events to the registry.</summary>
     public TimeSpan FlushInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>How long the registry keeps a dashboard's subscription without renewal.</summary>
+    public TimeSpan SubscriptionLifetime { get; set; } = LiveRegistry.SubscriptionLifetime;
 }
 
 /// <summary>Ships this process's <see cref="LiveEvents"/> to the live registry grain once per flush window.</summary>

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Orleans.Utilities;
 
 namespace Automator.Live;
@@ -11,9 +12,9 @@ public sealed class LiveRegistryGrain : Grain, ILiveRegistryGrain
 {
     private readonly ObserverManager<ILiveObserver> _observers;
 
-    public LiveRegistryGrain(ILogger<LiveRegistryGrain> log)
+    public LiveRegistryGrain(IOptions<LiveOptions> options, ILogger<LiveRegistryGrain> log)
     {
-        _observers = new ObserverManager<ILiveObserver>(LiveRegistry.SubscriptionLifetime, log);
+        _observers = new ObserverManager<ILiveObserver>(options.Value.SubscriptionLifetime, log);
     }
 
     Task ILiveRegistryGrain.SubscribeAsync(ILiveObserver observer)
