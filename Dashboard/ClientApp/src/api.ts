@@ -21,15 +21,24 @@ export class ApiError extends Error {
 
 let accessToken: string | null = null;
 let refreshing: Promise<boolean> | null = null;
+let refreshTimer: number | undefined;
 const listeners = new Set<(signedIn: boolean) => void>();
 
 export function getAccessToken(): string | null {
   return accessToken;
 }
 
-export function setAccessToken(token: string | null): void {
+/** Keeps the token; with its lifetime, renews it shortly before it expires so the live hub can reconnect with it. */
+export function setAccessToken(token: string | null, expiresIn?: number): void {
+  const changed = (accessToken === null) !== (token === null);
   accessToken = token;
-  listeners.forEach((l) => l(token !== null));
+  window.clearTimeout(refreshTimer);
+  if (token && expiresIn && expiresIn > 30) {
+    refreshTimer = window.setTimeout(() => void refresh(), (expiresIn - 30) * 1000);
+  }
+  if (changed) {
+    listeners.forEach((l) => l(token !== null));
+  }
 }
 
 export function onAuthChange(listener: (signedIn: boolean) => void): () => void {
@@ -44,8 +53,8 @@ export async function refresh(): Promise<boolean> {
       if (!response.ok) {
         return false;
       }
-      const body = (await response.json()) as { accessToken: string };
-      setAccessToken(body.accessToken);
+      const body = (await response.json()) as { accessToken: string; expiresIn?: number };
+      setAccessToken(body.accessToken, body.expiresIn);
       return true;
     } catch {
       return false;

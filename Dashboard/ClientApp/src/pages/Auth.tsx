@@ -18,7 +18,7 @@ export function AuthPage({ mode, onSignedIn }: { mode: 'login' | 'signup'; onSig
       const response = signup
         ? await api.post<AuthResponse>('/v1/auth/signup', { organizationName, email, password })
         : await api.post<AuthResponse>('/v1/auth/login', { email, password });
-      setAccessToken(response.accessToken);
+      setAccessToken(response.accessToken, response.expiresIn);
       onSignedIn();
     } catch (err) {
       setError(errorText(err));

@@ -160,7 +160,7 @@ function Canvas({ workflowId }: { workflowId: string | null }) {
         setDoc((d) => ({ ...d, layout: { ...d.layout, [change.id]: position } }));
         if (!change.dragging) setDirty(true);
       } else if (change.type === 'select' && change.selected) {
-        setPanel((p) => (p.kind === 'step' && p.id === change.id ? p : { kind: 'step', id: change.id, tab: 'edit' }));
+        setPanel((p) => (p.kind === 'step' && p.id === change.id ? p : { kind: 'step', id: change.id, tab: defaultTab() }));
       } else if (change.type === 'remove') {
         update((d) => ({ ...d, steps: removeStep(d.steps, change.id), start: d.start === change.id ? null : d.start }));
         setPanel({ kind: 'trigger' });
@@ -239,6 +239,8 @@ function Canvas({ workflowId }: { workflowId: string | null }) {
   };
 
   const selected = panel.kind === 'step' ? doc.steps.find((s) => s.id === panel.id) : undefined;
+  // In live mode (an active or paused workflow) a click on a step lists its journeys; otherwise it edits the step.
+  const defaultTab = (): 'edit' | 'journeys' => (id && (doc.status === 'active' || doc.status === 'paused') ? 'journeys' : 'edit');
 
   const rename = (from: string, to: string): string | null => {
     if (!/^[A-Za-z0-9_?.-]{1,64}$/.test(to)) return 'Use 1 to 64 letters, digits, _ - . or ?';
@@ -312,7 +314,7 @@ function Canvas({ workflowId }: { workflowId: string | null }) {
             onNodesChange={onNodesChange}
             onEdgesChange={onEdgesChange}
             onConnect={onConnect}
-            onNodeClick={(_, node) => setPanel({ kind: 'step', id: node.id, tab: panel.kind === 'step' ? panel.tab : 'edit' })}
+            onNodeClick={(_, node) => setPanel(panel.kind === 'step' && panel.id === node.id ? panel : { kind: 'step', id: node.id, tab: defaultTab() })}
             onPaneClick={() => setPanel({ kind: 'trigger' })}
             fitView={workflowId !== null}
             deleteKeyCode={['Delete']}

@@ -50,20 +50,23 @@ export function WorkflowsPage() {
     };
   }, []);
 
+  // Active counts follow the exact per-step changes of `stats`; entries and completions follow the listed moves,
+  // which are a sample under heavy load.
   useLive({
+    stats: (stats) =>
+      setCounts((current) => {
+        const c = { ...(current[stats.workflowId] ?? { active: 0, entered: 0, completed: 0 }) };
+        c.active = Math.max(0, c.active + Object.values(stats.steps).reduce((sum, s) => sum + s.waiting, 0));
+        return { ...current, [stats.workflowId]: c };
+      }),
     journeyMoved: (moves) =>
       setCounts((current) => {
         const next = { ...current };
         for (const m of moves) {
+          if (m.fromStep !== null && m.toStep !== null) continue;
           const c = { ...(next[m.workflowId] ?? { active: 0, entered: 0, completed: 0 }) };
-          if (m.fromStep === null) {
-            c.entered++;
-            c.active++;
-          }
-          if (m.toStep === null) {
-            c.completed++;
-            c.active = Math.max(0, c.active - 1);
-          }
+          if (m.fromStep === null) c.entered++;
+          if (m.toStep === null) c.completed++;
           next[m.workflowId] = c;
         }
         return next;
