@@ -64,7 +64,16 @@ export function TemplatesPage({ selectedId }: { selectedId: string | null }) {
     try {
       let event: unknown = undefined;
       if (eventJson.trim()) event = JSON.parse(eventJson);
-      setPreview(await api.post<Preview>(`/v1/templates/${draft.id}/preview`, { contactId: contactId || undefined, event }));
+      let id = contactId.trim();
+      if (id.includes('@')) {
+        const found = await api.get<Page<{ id: string }>>(`/v1/contacts?email=${encodeURIComponent(id)}&limit=1`);
+        if (!found.items.length) {
+          setPreviewError(`No contact with the email ${id}.`);
+          return;
+        }
+        id = found.items[0].id;
+      }
+      setPreview(await api.post<Preview>(`/v1/templates/${draft.id}/preview`, { contactId: id || undefined, event }));
     } catch (err) {
       setPreviewError(errorText(err));
     }
@@ -109,7 +118,7 @@ export function TemplatesPage({ selectedId }: { selectedId: string | null }) {
         <section className="card grow" aria-labelledby="preview-title">
           <h2 id="preview-title">Preview</h2>
           <div className="field">
-            <label htmlFor="preview-contact">Contact id</label>
+            <label htmlFor="preview-contact">Contact (email or id)</label>
             <input id="preview-contact" value={contactId} onChange={(e) => setContactId(e.target.value)} placeholder="leave empty for a sample contact" data-testid="preview-contact" />
           </div>
           <div className="field">
