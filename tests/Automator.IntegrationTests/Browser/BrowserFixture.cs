@@ -4,7 +4,7 @@ namespace Automator.IntegrationTests.Browser;
 
 /// <summary>
 /// One running system and one headless Debian Chromium (driven by Playwright, never a downloaded browser) shared
-/// by the browser tests of a class; each test takes a fresh browser context.
+/// by the browser tests (one collection); each test takes a fresh browser context.
 /// </summary>
 public sealed class BrowserFixture : IAsyncLifetime
 {
@@ -86,4 +86,11 @@ public sealed class BrowserFixture : IAsyncLifetime
             await System.DisposeAsync();
         }
     }
+}
+
+/// <summary>Browser tests share one running system and one Chromium, and run one at a time: the machine has two cores.</summary>
+[CollectionDefinition(Name)]
+public sealed class BrowserCollection : ICollectionFixture<BrowserFixture>
+{
+    public const string Name = "browser";
 }

@@ -13,7 +13,8 @@ namespace Automator.IntegrationTests.Browser;
 /// <see cref="ApiStub"/> (the api.md contract), the live hub and the path from <see cref="ILiveEvents"/> to the
 /// browser are real.
 /// </summary>
-public sealed class CanvasTests(BrowserFixture fixture) : IClassFixture<BrowserFixture>
+[Collection(BrowserCollection.Name)]
+public sealed class CanvasTests(BrowserFixture fixture)
 {
     private const string ApiExample = """
         {

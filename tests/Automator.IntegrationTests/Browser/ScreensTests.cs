@@ -7,7 +7,8 @@ using static Microsoft.Playwright.Assertions;
 namespace Automator.IntegrationTests.Browser;
 
 /// <summary>The workflows list and the template editor, with REST answered by <see cref="ApiStub"/> and the hub real.</summary>
-public sealed class ScreensTests(BrowserFixture fixture) : IClassFixture<BrowserFixture>
+[Collection(BrowserCollection.Name)]
+public sealed class ScreensTests(BrowserFixture fixture)
 {
     [Fact]
     public async Task Workflows_list_shows_status_and_active_counts_that_move_live()

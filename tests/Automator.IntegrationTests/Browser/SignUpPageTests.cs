@@ -2,7 +2,8 @@ using Microsoft.Playwright;
 
 namespace Automator.IntegrationTests.Browser;
 
-public sealed class SignUpPageTests(BrowserFixture fixture) : IClassFixture<BrowserFixture>
+[Collection(BrowserCollection.Name)]
+public sealed class SignUpPageTests(BrowserFixture fixture)
 {
     [Fact]
     public async Task The_web_UI_loads_and_the_sign_up_form_is_labelled_and_usable_from_the_keyboard()
