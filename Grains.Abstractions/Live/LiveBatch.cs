@@ -72,5 +72,5 @@ public sealed class ProviderStateChange
 public static class LiveLimits
 {
     /// <summary>Cap on the moves carried per organization per batch; the rest are counted, not listed.</summary>
-    public const int MovesPerBatch = 500;
+    public const int MovesPerBatch = 200;
 }

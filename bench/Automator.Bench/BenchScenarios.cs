@@ -7,5 +7,6 @@ public static class BenchScenarios
     {
         ["postgres-upserts"] = PostgresBaseline.RunAsync,
         ["live"] = LiveBench.RunAsync,
+        ["live-clients"] = LiveBench.RunClientsAsync,
     };
 }

@@ -42,11 +42,8 @@ public static class LiveBench
         // Warm every grain once so activation cost is not part of any phase.
         await Task.WhenAll(Enumerable.Range(0, Journeys).Select(i => grains.GetGrain<IBenchJourneyGrain>(i).AdvanceAsync(organizationId, workflows, false)));
 
-        var connections = new List<CountingClient>();
-        for (var i = 0; i < clients; i++)
-        {
-            connections.Add(await CountingClient.ConnectAsync(system.Urls.First(), token));
-        }
+        // The clients run in a child process, as browsers would run elsewhere: this process's CPU is the engine's.
+        await using var connections = await ClientProcess.StartAsync(system.Urls.First(), token, clients);
 
         // Warm-up (JIT, thread pool growth) before anything is measured, then live off and on alternately.
         await DriveAsync(grains, organizationId, workflows, live: false, rate: null, TimeSpan.FromSeconds(3));
@@ -64,30 +61,58 @@ public static class LiveBench
         var on = (PerSecond: Median(onRuns.Select(r => r.PerSecond)), CpuPerMove: Median(onRuns.Select(r => r.Cores / r.PerSecond * 1e6)));
         var offPaced = await DriveAsync(grains, organizationId, workflows, live: false, rate, duration);
         await Task.Delay(1500);
-        connections.ForEach(c => c.Reset());
+        await connections.ResetAsync();
         var onPaced = await DriveAsync(grains, organizationId, workflows, live: true, rate, duration);
         await Task.Delay(300);
-        var perClient = connections.Select(c => c.Summary(onPaced.Elapsed)).ToList();
+        var perClient = await connections.ReportAsync(onPaced.Elapsed);
 
-        foreach (var c in connections)
-        {
-            await c.DisposeAsync();
-        }
-
+        await connections.DisposeAsync();
+        await system.StopAsync();
+        var callCost = MeasureCallCost(workflows);
         var drop = 1 - on.PerSecond / off.PerSecond;
         Console.WriteLine($"| Transitions/s, saturated, live off (median of {rounds} x 3 s) | {off.PerSecond:N0} |");
         Console.WriteLine($"| Transitions/s, saturated, live on, {clients} clients (median of {rounds} x 3 s) | {on.PerSecond:N0} |");
         Console.WriteLine($"| Saturated throughput drop with live on (medians) | {drop:P1} |");
         Console.WriteLine($"| Process CPU per transition, saturated, live off / on (µs) | {off.CpuPerMove:N1} / {on.CpuPerMove:N1} |");
         Console.WriteLine($"| Throughput drop implied by CPU per transition | {1 - off.CpuPerMove / on.CpuPerMove:P1} |");
+        Console.WriteLine($"| ILiveEvents.JourneyMoved, one thread, best of 5 x 1M calls | {callCost * 1e9:N0} ns per call ({callCost * rate * 100:N2} % of one core at {rate:N0}/s) |");
         Console.WriteLine($"| Paced {rate:N0}/s: achieved, live off / on | {offPaced.PerSecond:N0} / {onPaced.PerSecond:N0} |");
         Console.WriteLine($"| Paced {rate:N0}/s: process CPU (cores), live off / on | {offPaced.Cores:N2} / {onPaced.Cores:N2} |");
-        Console.WriteLine($"| Messages/s per client (mean over {clients} clients) | {perClient.Average(c => c.PerSecond):N1} |");
-        Console.WriteLine($"| Most messages one client got in any one second | {perClient.Max(c => c.BusiestSecond)} |");
-        Console.WriteLine($"| Moves listed per client per second (journeyMoved arrays, mean) | {perClient.Average(c => c.MovesPerSecond):N0} |");
+        Console.WriteLine($"| Messages/s per client (mean over {clients} clients) | {perClient.PerSecond:N1} |");
+        Console.WriteLine($"| Most messages one client got in any one second | {perClient.BusiestSecond} |");
+        Console.WriteLine($"| Moves listed per client per second (journeyMoved arrays, mean) | {perClient.MovesPerSecond:N0} |");
     }
 
     private const int Journeys = 2000;
+
+    /// <summary>Seconds per <see cref="ILiveEvents.JourneyMoved"/> call on a private instance, with a flush every 100k calls.</summary>
+    private static double MeasureCallCost(int workflows)
+    {
+        var events = new LiveEvents(TimeProvider.System);
+        var organizationId = Guid.NewGuid();
+        var contactId = Guid.NewGuid();
+        var steps = new[] { "welcome", "wait", "opened?", "nudge", "buy", "offer", "offerA", "offerB" };
+        var journeys = Enumerable.Range(0, Journeys).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray();
+        var workflowIds = Enumerable.Range(0, workflows).Select(i => new Guid(i, 0, 0, new byte[8])).ToArray();
+        var at = DateTimeOffset.UtcNow;
+        var best = double.MaxValue;
+        for (var run = 0; run < 5; run++)
+        {
+            var clock = Stopwatch.StartNew();
+            for (var i = 0; i < 1_000_000; i++)
+            {
+                events.JourneyMoved(organizationId, workflowIds[i % workflowIds.Length], journeys[i % journeys.Length], contactId, steps[i % steps.Length], steps[(i + 1) % steps.Length], at);
+                if (i % 100_000 == 0)
+                {
+                    events.TakeBatch();
+                }
+            }
+
+            best = Math.Min(best, clock.Elapsed.TotalSeconds / 1_000_000);
+        }
+
+        return best;
+    }
 
     private static double Median(IEnumerable<double> values)
     {
@@ -172,6 +197,126 @@ public static class LiveBench
     {
         var index = Array.IndexOf(args, name);
         return index >= 0 && index + 1 < args.Length ? int.Parse(args[index + 1], CultureInfo.InvariantCulture) : fallback;
+    }
+
+    /// <summary>
+    /// Scenario <c>live-clients</c>, started by <c>live</c> as a child process: connects the clients, then answers
+    /// <c>reset</c> and <c>report &lt;seconds&gt;</c> on standard input with one line on standard output.
+    /// </summary>
+    public static async Task RunClientsAsync(string[] args)
+    {
+        var clients = new List<CountingClient>();
+        for (var i = 0; i < int.Parse(args[2], CultureInfo.InvariantCulture); i++)
+        {
+            clients.Add(await CountingClient.ConnectAsync(args[0], args[1]));
+        }
+
+        Console.WriteLine("ready");
+        while (Console.ReadLine() is { } line && line != "quit")
+        {
+            if (line == "reset")
+            {
+                clients.ForEach(c => c.Reset());
+                Console.WriteLine("ok");
+            }
+            else if (line.StartsWith("report ", StringComparison.Ordinal))
+            {
+                var elapsed = TimeSpan.FromSeconds(double.Parse(line[7..], CultureInfo.InvariantCulture));
+                var summaries = clients.Select(c => c.Summary(elapsed)).ToList();
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{summaries.Average(s => s.PerSecond)} {summaries.Max(s => s.BusiestSecond)} {summaries.Average(s => s.MovesPerSecond)}"));
+            }
+        }
+
+        foreach (var client in clients)
+        {
+            await client.DisposeAsync();
+        }
+    }
+
+    private sealed class ClientProcess : IAsyncDisposable
+    {
+        private readonly Process _process;
+        private bool _disposed;
+
+        private ClientProcess(Process process) => _process = process;
+
+        public static async Task<ClientProcess> StartAsync(string url, string token, int clients)
+        {
+            var start = new ProcessStartInfo(Environment.ProcessPath!)
+            {
+                RedirectStandardInput = true,
+                RedirectStandardOutput = true,
+                UseShellExecute = false,
+            };
+            if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet")
+            {
+                start.ArgumentList.Add(typeof(LiveBench).Assembly.Location);
+            }
+
+            foreach (var arg in new[] { "live-clients", url, token, clients.ToString(CultureInfo.InvariantCulture) })
+            {
+                start.ArgumentList.Add(arg);
+            }
+
+            var process = Process.Start(start)!;
+            var client = new ClientProcess(process);
+            await client.ExpectAsync("ready");
+            return client;
+        }
+
+        public async Task ResetAsync()
+        {
+            await _process.StandardInput.WriteLineAsync("reset");
+            await ExpectAsync("ok");
+        }
+
+        public async Task<(double PerSecond, int BusiestSecond, double MovesPerSecond)> ReportAsync(TimeSpan elapsed)
+        {
+            await _process.StandardInput.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"report {elapsed.TotalSeconds}"));
+            var parts = (await ReadAsync()).Split(' ');
+            return (double.Parse(parts[0], CultureInfo.InvariantCulture), int.Parse(parts[1], CultureInfo.InvariantCulture), double.Parse(parts[2], CultureInfo.InvariantCulture));
+        }
+
+        private async Task ExpectAsync(string expected)
+        {
+            var line = await ReadAsync();
+            if (line != expected)
+            {
+                throw new InvalidOperationException($"live-clients answered '{line}', expected '{expected}'");
+            }
+        }
+
+        private async Task<string> ReadAsync()
+        {
+            // Skip anything the child logs; answers are single bare lines.
+            while (await _process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60)) is { } line)
+            {
+                if (line == "ready" || line == "ok" || (line.Length > 0 && char.IsDigit(line[0])))
+                {
+                    return line;
+                }
+            }
+
+            throw new InvalidOperationException("live-clients exited");
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            if (!_process.HasExited)
+            {
+                await _process.StandardInput.WriteLineAsync("quit");
+                await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+            }
+
+            _process.Dispose();
+        }
     }
 
     /// <summary>A SignalR client of the live hub that only counts what it receives, per second.</summary>
