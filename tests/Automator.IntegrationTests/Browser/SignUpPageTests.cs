@@ -52,6 +52,8 @@ public sealed class SignUpPageTests(BrowserFixture fixture)
         var health = await http.GetAsync("/health/live");
         var openApi = await http.GetAsync("/openapi/v1.json");
         var hub = await http.PostAsync("/hubs/live/negotiate?negotiateVersion=1", null);
+        var metrics = await http.GetAsync("/metrics");
+        var orleans = await http.GetStringAsync("/orleans");
 
         Assert.Contains("<div id=\"root\">", root, StringComparison.Ordinal);
         Assert.Contains("<div id=\"root\">", deepLink, StringComparison.Ordinal);
@@ -60,5 +62,7 @@ public sealed class SignUpPageTests(BrowserFixture fixture)
         Assert.Equal(System.Net.HttpStatusCode.OK, health.StatusCode);
         Assert.Equal(System.Net.HttpStatusCode.OK, openApi.StatusCode);
         Assert.Equal(System.Net.HttpStatusCode.Unauthorized, hub.StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.OK, metrics.StatusCode);
+        Assert.DoesNotContain("/assets/index-", orleans, StringComparison.Ordinal);
     }
 }
