@@ -322,7 +322,7 @@ function Canvas({ workflowId }: { workflowId: string | null }) {
           >
             <Background />
             <Controls />
-            <MiniMap pannable zoomable ariaLabel="Workflow overview" />
+            <MiniMap pannable zoomable nodeColor="#94a3b8" ariaLabel="Workflow overview" />
           </ReactFlow>
         </div>
         <aside className="side-panel" aria-label="Details">
