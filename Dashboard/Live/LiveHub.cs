@@ -1,11 +1,89 @@
+using Automator.WebApi.Identity;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.SignalR;
 
 namespace Automator.Dashboard.Live;
 
 /// <summary>
-/// The live hub. Its methods are empty on purpose: grains push through <see cref="IHubContext{THub}"/>; a
-/// connection only ever joins its own organization's group.
+/// The live hub. It has no client-callable methods on purpose: the server pushes through
+/// <see cref="IHubContext{THub}"/>, and a connection joins only its own organization's group, taken from the
+/// access token when it connects.
 /// </summary>
-public sealed class LiveHub : Hub
+[Authorize]
+public sealed class LiveHub(LiveConnections connections) : Hub
 {
+    public static string GroupOf(Guid organizationId) => $"org:{organizationId}";
+
+    public override async Task OnConnectedAsync()
+    {
+        if (!Guid.TryParse(Context.User?.FindFirst(AutomatorClaims.OrganizationId)?.Value, out var organizationId))
+        {
+            Context.Abort();
+            return;
+        }
+
+        Context.Items[nameof(organizationId)] = organizationId;
+        connections.Add(organizationId);
+        await Groups.AddToGroupAsync(Context.ConnectionId, GroupOf(organizationId));
+        await base.OnConnectedAsync();
+    }
+
+    public override Task OnDisconnectedAsync(Exception? exception)
+    {
+        if (Context.Items.TryGetValue("organizationId", out var value) && value is Guid organizationId)
+        {
+            connections.Remove(organizationId);
+        }
+
+        return base.OnDisconnectedAsync(exception);
+    }
+}
+
+/// <summary>Which organizations have a live connection on this dashboard process, so others' batches are skipped.</summary>
+public sealed class LiveConnections
+{
+    private readonly Lock _lock = new();
+    private readonly Dictionary<Guid, int> _counts = [];
+
+    public void Add(Guid organizationId)
+    {
+        lock (_lock)
+        {
+            _counts[organizationId] = _counts.GetValueOrDefault(organizationId) + 1;
+        }
+    }
+
+    public void Remove(Guid organizationId)
+    {
+        lock (_lock)
+        {
+            if (_counts.TryGetValue(organizationId, out var count))
+            {
+                if (count <= 1)
+                {
+                    _counts.Remove(organizationId);
+                }
+                else
+                {
+                    _counts[organizationId] = count - 1;
+                }
+            }
+        }
+    }
+
+    public bool IsConnected(Guid organizationId)
+    {
+        lock (_lock)
+        {
+            return _counts.ContainsKey(organizationId);
+        }
+    }
+
+    public IReadOnlyList<Guid> Organizations()
+    {
+        lock (_lock)
+        {
+            return [.. _counts.Keys];
+        }
+    }
 }

@@ -7,5 +7,7 @@ public static class BenchScenarios
     {
         ["postgres-upserts"] = PostgresBaseline.RunAsync,
         ["api"] = ApiBench.RunAsync,
+        ["live"] = LiveBench.RunAsync,
+        ["live-clients"] = LiveBench.RunClientsAsync,
     };
 }

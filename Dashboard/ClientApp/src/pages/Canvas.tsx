@@ -1,0 +1,363 @@
+import {
+  Background, Controls, MiniMap, ReactFlow, ReactFlowProvider, useReactFlow,
+  type Connection, type Edge, type EdgeChange, type NodeChange,
+} from '@xyflow/react';
+import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent } from 'react';
+import { ApiError, api, errorText, type Page, type Template, type WorkflowStats } from '../api';
+import { useLive } from '../live';
+import { useRouter } from '../router';
+import {
+  STEP_TYPES, autoLayout, connect, emptyWorkflow, errorsByStep, newStep, outlets, removeStep, renameStep, toRequest,
+  uniqueStepId, type Step, type StepType, type WorkflowDocument,
+} from '../workflow';
+import { StepNode, type StepNodeType } from './StepNode';
+import { SettingsPanel, StepPanel, TriggerPanel } from './StepPanel';
+import { JourneysPanel } from './Journeys';
+
+const nodeTypes = { step: StepNode };
+const DRAG_TYPE = 'application/x-automator-step';
+
+type Panel = { kind: 'step'; id: string; tab: 'edit' | 'journeys' } | { kind: 'trigger' } | { kind: 'settings' };
+
+export function CanvasPage({ workflowId }: { workflowId: string | null }) {
+  return (
+    <ReactFlowProvider>
+      <Canvas workflowId={workflowId} />
+    </ReactFlowProvider>
+  );
+}
+
+function Canvas({ workflowId }: { workflowId: string | null }) {
+  const { navigate } = useRouter();
+  const flow = useReactFlow();
+  const wrapper = useRef<HTMLDivElement>(null);
+  const [doc, setDoc] = useState<WorkflowDocument>(emptyWorkflow);
+  const [loaded, setLoaded] = useState(workflowId === null);
+  const [templates, setTemplates] = useState<Template[]>([]);
+  const [panel, setPanel] = useState<Panel>({ kind: 'trigger' });
+  const [stepErrors, setStepErrors] = useState<Record<string, string[]>>({});
+  const [generalErrors, setGeneralErrors] = useState<string[]>([]);
+  const [message, setMessage] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [dirty, setDirty] = useState(false);
+  const [counts, setCounts] = useState<Record<string, { waiting: number; passed: number }>>({});
+  const [pulses, setPulses] = useState<Record<string, number>>({});
+  const id = doc.id ?? workflowId;
+
+  useEffect(() => {
+    api.get<Page<Template>>('/v1/templates?limit=200').then((p) => setTemplates(p.items)).catch(() => setTemplates([]));
+  }, []);
+
+  useEffect(() => {
+    if (!workflowId) return;
+    let cancelled = false;
+    api.get<WorkflowDocument>(`/v1/workflows/${workflowId}`)
+      .then((w) => {
+        if (cancelled) return;
+        const full: WorkflowDocument = { ...emptyWorkflow(), ...w, settings: { ...emptyWorkflow().settings, ...w.settings } };
+        setDoc({ ...full, layout: autoLayout(full) });
+        setLoaded(true);
+      })
+      .catch((err) => !cancelled && setGeneralErrors([errorText(err)]));
+    return () => {
+      cancelled = true;
+    };
+  }, [workflowId]);
+
+  const loadStats = useCallback(async () => {
+    if (!id) return;
+    try {
+      const stats = await api.get<WorkflowStats>(`/v1/workflows/${id}/stats`);
+      const next: Record<string, { waiting: number; passed: number }> = {};
+      for (const [step, s] of Object.entries(stats.steps ?? {})) next[step] = { waiting: s.waiting ?? 0, passed: s.passed ?? 0 };
+      setCounts(next);
+    } catch {
+      // No stats yet (a draft never activated): live changes start from zero.
+    }
+  }, [id]);
+
+  useEffect(() => {
+    void loadStats();
+  }, [loadStats]);
+
+  const liveState = useLive({
+    stats: (s) => {
+      if (s.workflowId !== id) return;
+      setCounts((current) => {
+        const next = { ...current };
+        for (const [step, delta] of Object.entries(s.steps)) {
+          const c = next[step] ?? { waiting: 0, passed: 0 };
+          next[step] = s.delta === false ? delta : { waiting: Math.max(0, c.waiting + delta.waiting), passed: c.passed + delta.passed };
+        }
+        return next;
+      });
+    },
+    journeyMoved: (moves) => {
+      const touched = moves.filter((m) => m.workflowId === id).map((m) => m.toStep).filter((s): s is string => !!s);
+      if (touched.length) {
+        const now = Date.now();
+        setPulses((p) => ({ ...p, ...Object.fromEntries(touched.map((s) => [s, now])) }));
+      }
+    },
+  });
+
+  const update = (change: (d: WorkflowDocument) => WorkflowDocument) => {
+    setDoc((d) => change(d));
+    setDirty(true);
+  };
+
+  const addStep = (type: StepType, position?: { x: number; y: number }) => {
+    const stepId = uniqueStepId(doc.steps, type);
+    const fallback = { x: 80 + (doc.steps.length % 3) * 240, y: 40 + Math.floor(doc.steps.length / 3) * 150 };
+    update((d) => ({
+      ...d,
+      start: d.start ?? stepId,
+      steps: [...d.steps, newStep(type, stepId)],
+      layout: { ...d.layout, [stepId]: position ?? fallback },
+    }));
+    setPanel({ kind: 'step', id: stepId, tab: 'edit' });
+  };
+
+  const onDrop = (e: DragEvent) => {
+    e.preventDefault();
+    const type = e.dataTransfer.getData(DRAG_TYPE) as StepType;
+    if (!STEP_TYPES.some((t) => t.type === type)) return;
+    addStep(type, flow.screenToFlowPosition({ x: e.clientX - 90, y: e.clientY - 30 }));
+  };
+
+  const now = Date.now();
+  const nodes: StepNodeType[] = useMemo(() => doc.steps.map((s) => ({
+    id: s.id,
+    type: 'step' as const,
+    position: doc.layout?.[s.id] ?? { x: 0, y: 0 },
+    selected: panel.kind === 'step' && panel.id === s.id,
+    data: {
+      step: s,
+      isStart: doc.start === s.id,
+      errors: stepErrors[s.id] ?? [],
+      counts: id ? counts[s.id] ?? { waiting: 0, passed: 0 } : undefined,
+      pulse: now - (pulses[s.id] ?? 0) < 800,
+    },
+  // eslint-disable-next-line react-hooks/exhaustive-deps
+  })), [doc, panel, stepErrors, counts, pulses, id]);
+
+  const edges: Edge[] = useMemo(() => doc.steps.flatMap((s) => outlets(s)
+    .filter((o) => o.target)
+    .map((o) => ({
+      id: `${s.id}:${o.handle}`,
+      source: s.id,
+      sourceHandle: o.handle,
+      target: o.target!,
+      targetHandle: 'in',
+      label: o.label || undefined,
+      data: { handle: o.handle },
+    }))), [doc.steps]);
+
+  const onNodesChange = (changes: NodeChange<StepNodeType>[]) => {
+    for (const change of changes) {
+      if (change.type === 'position' && change.position) {
+        const position = change.position;
+        setDoc((d) => ({ ...d, layout: { ...d.layout, [change.id]: position } }));
+        if (!change.dragging) setDirty(true);
+      } else if (change.type === 'select' && change.selected) {
+        setPanel((p) => (p.kind === 'step' && p.id === change.id ? p : { kind: 'step', id: change.id, tab: defaultTab() }));
+      } else if (change.type === 'remove') {
+        update((d) => ({ ...d, steps: removeStep(d.steps, change.id), start: d.start === change.id ? null : d.start }));
+        setPanel({ kind: 'trigger' });
+      }
+    }
+  };
+
+  const onEdgesChange = (changes: EdgeChange[]) => {
+    for (const change of changes) {
+      if (change.type === 'remove') {
+        const [source, handle] = change.id.split(':');
+        update((d) => ({ ...d, steps: d.steps.map((s) => (s.id === source ? connect(s, handle, null) : s)) }));
+      }
+    }
+  };
+
+  const onConnect = (c: Connection) => {
+    if (!c.source || !c.target || c.source === c.target) return;
+    update((d) => ({ ...d, steps: d.steps.map((s) => (s.id === c.source ? connect(s, c.sourceHandle ?? 'next', c.target) : s)) }));
+  };
+
+  const report = (err: unknown) => {
+    if (err instanceof ApiError && err.problem.errors) {
+      const { byStep, general } = errorsByStep(err.problem.errors, doc.steps);
+      setStepErrors(byStep);
+      setGeneralErrors(general.length ? general : Object.keys(byStep).length ? [] : [err.message]);
+      const first = Object.keys(byStep)[0];
+      if (first) setPanel({ kind: 'step', id: first, tab: 'edit' });
+    } else {
+      setGeneralErrors([errorText(err)]);
+    }
+  };
+
+  const save = async (): Promise<string | null> => {
+    setBusy(true);
+    setMessage(null);
+    setGeneralErrors([]);
+    try {
+      const body = toRequest(doc);
+      const saved = id
+        ? await api.put<WorkflowDocument>(`/v1/workflows/${id}`, body)
+        : await api.post<WorkflowDocument>('/v1/workflows', body);
+      const savedId = saved?.id ?? id;
+      setDoc((d) => ({ ...d, id: savedId ?? undefined, version: saved?.version ?? d.version, status: saved?.status ?? d.status ?? 'draft' }));
+      setStepErrors({});
+      setDirty(false);
+      setMessage('Draft saved');
+      if (!id && savedId) window.history.replaceState(null, '', `/workflows/${savedId}`);
+      return savedId ?? null;
+    } catch (err) {
+      report(err);
+      return null;
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const act = async (action: 'publish' | 'activate' | 'pause' | 'resume') => {
+    let target = id;
+    if (action === 'publish' && (dirty || !id)) target = await save();
+    if (!target) return;
+    setBusy(true);
+    setGeneralErrors([]);
+    try {
+      const result = await api.post<Partial<WorkflowDocument> | undefined>(`/v1/workflows/${target}/${action}`);
+      const status = result?.status ?? (action === 'pause' ? 'paused' : action === 'publish' ? undefined : 'active');
+      setDoc((d) => ({ ...d, status: status ?? d.status, version: result?.version ?? d.version }));
+      setStepErrors({});
+      setMessage(action === 'publish' ? `Published version ${result?.version ?? ''}`.trim() : `Workflow ${status ?? action}`);
+      if (action === 'activate' || action === 'resume') void loadStats();
+    } catch (err) {
+      report(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const selected = panel.kind === 'step' ? doc.steps.find((s) => s.id === panel.id) : undefined;
+  // In live mode (an active or paused workflow) a click on a step lists its journeys; otherwise it edits the step.
+  const defaultTab = (): 'edit' | 'journeys' => (id && (doc.status === 'active' || doc.status === 'paused') ? 'journeys' : 'edit');
+
+  const rename = (from: string, to: string): string | null => {
+    if (!/^[A-Za-z0-9_?.-]{1,64}$/.test(to)) return 'Use 1 to 64 letters, digits, _ - . or ?';
+    if (doc.steps.some((s) => s.id === to)) return `A step named ${to} exists`;
+    update((d) => {
+      const layout = { ...d.layout };
+      if (layout[from]) {
+        layout[to] = layout[from];
+        delete layout[from];
+      }
+      return { ...d, steps: renameStep(d.steps, from, to), start: d.start === from ? to : d.start, layout };
+    });
+    setPanel({ kind: 'step', id: to, tab: 'edit' });
+    return null;
+  };
+
+  if (!loaded) {
+    return generalErrors.length ? <p className="error" role="alert">{generalErrors.join('\n')}</p> : <p role="status">Loading workflow…</p>;
+  }
+
+  const status = doc.status ?? 'draft';
+  return (
+    <div className="canvas-page">
+      <div className="toolbar" role="toolbar" aria-label="Workflow actions">
+        <label htmlFor="workflow-name" className="sr-only">Workflow name</label>
+        <input id="workflow-name" className="name" value={doc.name} onChange={(e) => update((d) => ({ ...d, name: e.target.value }))} data-testid="workflow-name" />
+        <span className={`badge status-${status}`} data-testid="workflow-status" aria-label={`Status ${status}`}>{status}</span>
+        {doc.version !== undefined && <span className="muted" data-testid="workflow-version">v{doc.version}</span>}
+        <button type="button" onClick={() => void save()} disabled={busy} data-testid="save-draft">Save draft</button>
+        <button type="button" onClick={() => void act('publish')} disabled={busy} data-testid="publish">Publish</button>
+        <button type="button" onClick={() => void act('activate')} disabled={busy || !id} data-testid="activate">Activate</button>
+        <button type="button" onClick={() => void act('pause')} disabled={busy || !id} data-testid="pause">Pause</button>
+        <button type="button" onClick={() => void act('resume')} disabled={busy || !id} data-testid="resume">Resume</button>
+        <button type="button" className="link" onClick={() => setPanel({ kind: 'trigger' })} data-testid="open-trigger">Trigger</button>
+        <button type="button" className="link" onClick={() => setPanel({ kind: 'settings' })} data-testid="open-settings">Settings</button>
+        <span className={`live-dot ${liveState.toLowerCase()}`} data-testid="live-state" title={`Live updates: ${liveState}`}>live: {liveState}</span>
+        {dirty && <span className="muted">unsaved changes</span>}
+        <span role="status" className="message" data-testid="canvas-message">{message}</span>
+      </div>
+      {generalErrors.length > 0 && (
+        <ul className="error banner" role="alert" data-testid="workflow-errors">{generalErrors.map((e, i) => <li key={i}>{e}</li>)}</ul>
+      )}
+      <div className="canvas-body">
+        <aside className="palette" aria-label="Steps palette">
+          <h2>Steps</h2>
+          <p className="muted">Drag onto the canvas, or press to add.</p>
+          {STEP_TYPES.map((t) => (
+            <button
+              type="button"
+              key={t.type}
+              className={`palette-item type-${t.type}`}
+              draggable
+              onDragStart={(e) => {
+                e.dataTransfer.setData(DRAG_TYPE, t.type);
+                e.dataTransfer.effectAllowed = 'move';
+              }}
+              onClick={() => addStep(t.type)}
+              title={t.hint}
+              aria-label={`Add ${t.label} step`}
+              data-testid={`palette-${t.type}`}
+            >
+              {t.label}
+            </button>
+          ))}
+        </aside>
+        <div className="flow" ref={wrapper} onDragOver={(e) => { e.preventDefault(); e.dataTransfer.dropEffect = 'move'; }} onDrop={onDrop} data-testid="canvas">
+          <ReactFlow<StepNodeType, Edge>
+            nodes={nodes}
+            edges={edges}
+            nodeTypes={nodeTypes}
+            onNodesChange={onNodesChange}
+            onEdgesChange={onEdgesChange}
+            onConnect={onConnect}
+            onNodeClick={(_, node) => setPanel(panel.kind === 'step' && panel.id === node.id ? panel : { kind: 'step', id: node.id, tab: defaultTab() })}
+            onPaneClick={() => setPanel({ kind: 'trigger' })}
+            fitView={workflowId !== null}
+            deleteKeyCode={['Delete']}
+            proOptions={{ hideAttribution: true }}
+          >
+            <Background />
+            <Controls />
+            <MiniMap pannable zoomable nodeColor="#94a3b8" ariaLabel="Workflow overview" />
+          </ReactFlow>
+        </div>
+        <aside className="side-panel" aria-label="Details">
+          {selected && panel.kind === 'step' && (
+            <>
+              <div className="tabs" role="tablist" aria-label="Step views">
+                <button type="button" role="tab" aria-selected={panel.tab === 'edit'} onClick={() => setPanel({ ...panel, tab: 'edit' })} data-testid="tab-edit">Edit</button>
+                <button type="button" role="tab" aria-selected={panel.tab === 'journeys'} disabled={!id} onClick={() => setPanel({ ...panel, tab: 'journeys' })} data-testid="tab-journeys">Journeys</button>
+              </div>
+              {panel.tab === 'edit' ? (
+                <StepPanel
+                  step={selected}
+                  steps={doc.steps}
+                  templates={templates}
+                  errors={stepErrors[selected.id] ?? []}
+                  isStart={doc.start === selected.id}
+                  onChange={(s: Step) => update((d) => ({ ...d, steps: d.steps.map((x) => (x.id === selected.id ? s : x)) }))}
+                  onRename={(to) => rename(selected.id, to)}
+                  onDelete={() => {
+                    update((d) => ({ ...d, steps: removeStep(d.steps, selected.id), start: d.start === selected.id ? null : d.start }));
+                    setPanel({ kind: 'trigger' });
+                  }}
+                  onMakeStart={() => update((d) => ({ ...d, start: selected.id }))}
+                />
+              ) : (
+                id && <JourneysPanel workflowId={id} stepId={selected.id} />
+              )}
+            </>
+          )}
+          {panel.kind === 'trigger' && <TriggerPanel trigger={doc.trigger} onChange={(t) => update((d) => ({ ...d, trigger: t }))} />}
+          {panel.kind === 'settings' && <SettingsPanel settings={doc.settings} onChange={(s) => update((d) => ({ ...d, settings: s }))} />}
+          {!id && <p className="muted">Save the draft to see live counts and journeys.</p>}
+          <button type="button" className="link" onClick={() => navigate('/workflows')}>Back to workflows</button>
+        </aside>
+      </div>
+    </div>
+  );
+}

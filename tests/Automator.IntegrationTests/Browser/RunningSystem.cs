@@ -1,0 +1,74 @@
+using System.Globalization;
+using Automator.Infrastructure.Database;
+using Automator.IntegrationTests.Infrastructure;
+using Automator.Silo;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace Automator.IntegrationTests.Browser;
+
+/// <summary>
+/// The whole system (silo + API + dashboard) on Kestrel at a real loopback port, on its own database of the
+/// shared PostgreSQL, so a real browser can reach it (the test server of WebApplicationFactory cannot).
+/// </summary>
+public sealed class RunningSystem : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private RunningSystem(WebApplication app, string baseUrl, string connectionString)
+    {
+        _app = app;
+        BaseUrl = baseUrl;
+        ConnectionString = connectionString;
+    }
+
+    public string BaseUrl { get; }
+
+    public string ConnectionString { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    public static async Task<RunningSystem> StartAsync()
+    {
+        var connectionString = await SharedPostgres.CreateMigratedDatabaseAsync("browser");
+        var port = LocalPostgresServer.FreePort();
+        var baseUrl = $"http://127.0.0.1:{port}";
+        var clusterId = "browser-" + Guid.NewGuid().ToString("N")[..6];
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            EnvironmentName = Environments.Development,
+            ApplicationName = typeof(SiloHostingExtensions).Assembly.GetName().Name,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        var settings = new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Postgres"] = connectionString,
+            ["Automator:Orleans:SiloPort"] = LocalPostgresServer.FreePort().ToString(CultureInfo.InvariantCulture),
+            ["Automator:Orleans:GatewayPort"] = LocalPostgresServer.FreePort().ToString(CultureInfo.InvariantCulture),
+            ["Automator:Orleans:ClusterId"] = clusterId,
+            ["Automator:Orleans:ServiceId"] = clusterId,
+            ["Automator:Orleans:MinimumReminderPeriod"] = "00:00:05",
+            ["Automator:Outbox:Path"] = Path.Combine(Path.GetTempPath(), "automator-outbox-" + clusterId),
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["Automator:Jwt:SigningKey"] = "browser-tests-signing-key-0123456789abcdef0123456789abcdef",
+        };
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.WebHost.UseUrls(baseUrl);
+        await builder.AddAutomatorSiloAsync();
+        var app = builder.Build();
+        await app.UseAutomatorSiloAsync();
+        await app.StartAsync();
+        return new RunningSystem(app, baseUrl, connectionString);
+    }
+
+    public T GetRequiredService<T>() where T : notnull => _app.Services.GetRequiredService<T>();
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
