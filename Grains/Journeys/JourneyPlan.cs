@@ -13,6 +13,9 @@ public abstract record JourneyStimulus
 
     public sealed record Event(string Name, string? PropertiesJson, DateTimeOffset OccurredAt) : JourneyStimulus;
 
+    /// <summary>The workflow was resumed: a journey held by the pause continues at once.</summary>
+    public sealed record Resume : JourneyStimulus;
+
     /// <summary>The journey must end now (workflow archived, contact erased).</summary>
     public sealed record End(string Reason) : JourneyStimulus;
 }

@@ -39,6 +39,9 @@ public sealed class JourneyPlanner
             case JourneyStimulus.End end:
                 turn.EndNow(end.Reason);
                 break;
+            case JourneyStimulus.Resume:
+                turn.Resume();
+                break;
         }
 
         var plan = turn.Plan;
@@ -169,6 +172,17 @@ public sealed class JourneyPlanner
                 Move(step, step.Next);
                 Advance(now);
             }
+        }
+
+        public void Resume()
+        {
+            if (state is { Status: JourneyStatus.Waiting, Wait: WaitKind.Paused } && context.WorkflowStatus == "active")
+            {
+                ResumeFromWait(now);
+                return;
+            }
+
+            CatchUp();
         }
 
         public void EndNow(string reason)
@@ -338,6 +352,12 @@ public sealed class JourneyPlanner
                         Exit($"unknown step type {step.Type}");
                         return;
                 }
+            }
+
+            if (state.Status == JourneyStatus.Active && definition.Find(state.StepId) is { } current)
+            {
+                // Too many steps in one turn (a long overdue loop): yield and continue on the next wake.
+                StartWait(current, WaitKind.Continue, t);
             }
         }
 
@@ -525,6 +545,7 @@ public sealed class JourneyPlanner
         private void Move(WorkflowStep from, string? to)
         {
             Count("passed", from.Id);
+            Record("step", from.Id, to);
             state.StepId = to;
             state.Status = JourneyStatus.Active;
             if (to is null)

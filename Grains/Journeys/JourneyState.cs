@@ -34,6 +34,9 @@ public enum WaitKind
 
     /// <summary>A scheduled entry (date property trigger).</summary>
     Entry,
+
+    /// <summary>A turn stopped after too many steps; the next wake continues from the current step.</summary>
+    Continue,
 }
 
 /// <summary>The persisted state of one contact's journey through one workflow.</summary>
