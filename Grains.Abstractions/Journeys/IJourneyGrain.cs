@@ -1,4 +1,5 @@
 using Automator.Contacts;
+using Orleans.Concurrency;
 
 namespace Automator.Journeys;
 
