@@ -82,6 +82,9 @@ public sealed class JourneyState
     /// <summary>Version a scheduled entry will run (date property trigger).</summary>
     [Id(19)] public int ScheduledVersion { get; set; }
 
+    /// <summary>The due time the wake reminder is registered for (null: none registered).</summary>
+    [Id(20)] public DateTimeOffset? ReminderDue { get; set; }
+
     public bool IsInJourney => Status is JourneyStatus.Active or JourneyStatus.Waiting;
 }
 
@@ -118,4 +121,5 @@ public sealed class PendingSend
     [Id(3)] public string? Variant { get; set; }
     [Id(4)] public string? Subject { get; set; }
     [Id(5)] public bool Transactional { get; set; }
+    [Id(6)] public string Email { get; set; } = "";
 }
