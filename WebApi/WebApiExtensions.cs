@@ -1,4 +1,8 @@
+using Automator.WebApi.Events;
 using Automator.WebApi.Identity;
+using Automator.WebApi.Workflows;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Npgsql;
 using Scalar.AspNetCore;
 
 namespace Automator.WebApi;
@@ -12,6 +16,9 @@ public static class WebApiExtensions
         builder.Services.AddOpenApi();
         builder.Services.AddAutomatorGrains(builder.Configuration);
         builder.Services.AddAutomatorIdentity(builder.Configuration);
+        builder.Services.TryAddSingleton<IContactDirectory>(sp => sp.GetService<NpgsqlDataSource>() is { } dataSource
+            ? new PostgresContactDirectory(dataSource)
+            : new InMemoryContactDirectory());
         return builder;
     }
 
@@ -23,6 +30,8 @@ public static class WebApiExtensions
         app.UseAuthorization();
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapScalarApiReference("/scalar");
+        app.MapWorkflowsApi();
+        app.MapEventsApi();
         return app;
     }
 }
