@@ -251,20 +251,24 @@ public sealed class JourneyGrain(
 
         outcome.Active = s.IsInJourney || s.Status == JourneyStatus.Scheduled;
         outcome.Entry = s.Entry;
+        var deactivate = !outcome.Active || s.DueAt is not { } due || due - now > services.Options.TimerWindow;
         if (!outcome.Active)
         {
             await UnregisterReminderAsync();
-            SetTimer(null);
-            this.DeactivateOnIdle();
         }
-        else
+
+        SetTimer(outcome.Active ? s.DueAt : null);
+        if (deactivate)
         {
-            SetTimer(s.DueAt);
-            if (s.DueAt is not { } due || due - now > services.Options.TimerWindow)
+            if (plan.Actions.OfType<JourneyAction.Send>().Any() && s.PendingSends.Count == 0)
             {
-                // A long wait costs no memory: the reminder brings the journey back.
-                this.DeactivateOnIdle();
+                // No later turn of this activation will persist that delivery acknowledged the sends: do it now, so
+                // the next activation does not re-issue them.
+                await state.WriteStateAsync();
             }
+
+            // A long wait costs no memory: the reminder brings the journey back.
+            this.DeactivateOnIdle();
         }
 
         return outcome;
