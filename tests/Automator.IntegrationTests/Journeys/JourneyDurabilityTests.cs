@@ -115,6 +115,10 @@ public sealed class JourneyDurabilityTests
         var onVictim = await ScalarAsync(connectionString, "SELECT count(*) FROM orleansreminderstable WHERE serviceid = $1", clusterId);
         Assert.True(onVictim >= Journeys, $"expected {Journeys} reminders, found {onVictim}");
 
+        var statistics = await survivor.Grains.GetGrain<IManagementGrain>(0).GetSimpleGrainStatistics();
+        var journeysPerSilo = statistics.Where(s => s.GrainType.Contains("JourneyGrain", StringComparison.Ordinal)).GroupBy(s => s.SiloAddress).Select(g => g.Sum(s => s.ActivationCount)).ToList();
+        Assert.Equal(2, journeysPerSilo.Count(n => n > 0));
+
         victim.KillHard();
 
         await Eventually.WaitAsync(
