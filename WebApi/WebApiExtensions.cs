@@ -32,6 +32,7 @@ public static class WebApiExtensions
         app.MapScalarApiReference("/scalar");
         app.MapWorkflowsApi();
         app.MapEventsApi();
+        app.MapWorkflowWebhooks();
         return app;
     }
 }

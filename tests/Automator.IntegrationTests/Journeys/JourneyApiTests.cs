@@ -201,4 +201,34 @@ public sealed class JourneyApiTests(PostgresDatabase database) : IClassFixture<P
         count.Parameters.Add(new NpgsqlParameter { Value = email });
         Assert.Equal(1L, await count.ExecuteScalarAsync());
     }
+
+    [Fact]
+    public async Task Signed_inbound_webhook_enrolls_the_contact_and_a_bad_signature_records_nothing()
+    {
+        await using var app = new AutomatorApp(database.ConnectionString, "api-" + Guid.NewGuid().ToString("N")[..6], LogSends);
+        var tenant = await TestTenant.CreateAsync(app);
+        using var client = tenant.Client(app);
+        var templates = await CreateTemplatesAsync(database.ConnectionString, tenant.OrganizationId, 1);
+        const string Secret = "a-very-secret-webhook-key";
+        var workflow = $$"""
+            { "name": "Hooked", "trigger": { "type": "webhook", "secret": "{{Secret}}" }, "start": "hi",
+              "steps": [ { "id": "hi", "type": "send", "templateId": "{{templates[0]}}", "next": "wait" }, { "id": "wait", "type": "delay", "duration": "P1D" } ] }
+            """;
+        var id = (string)(await (await client.PostAsync("/v1/workflows", Json(workflow))).Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync($"/v1/workflows/{id}/activate", null)).StatusCode);
+        using var anonymous = app.CreateClient();
+        var url = $"/hooks/workflows/{tenant.OrganizationId}/{id}";
+        var body = $$"""{ "email": "hook-{{Guid.NewGuid():N}}@example.test", "properties": { "source": "crm" } }""";
+
+        var forged = new HttpRequestMessage(HttpMethod.Post, url) { Content = Json(body) };
+        forged.Headers.Add("X-Automator-Signature", Automator.WebApi.Workflows.WorkflowWebhookEndpoints.Sign("wrong-secret-wrong-secret", body));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.SendAsync(forged)).StatusCode);
+
+        var signed = new HttpRequestMessage(HttpMethod.Post, url) { Content = Json(body) };
+        signed.Headers.Add("X-Automator-Signature", Automator.WebApi.Workflows.WorkflowWebhookEndpoints.Sign(Secret, body));
+        Assert.Equal(HttpStatusCode.Accepted, (await anonymous.SendAsync(signed)).StatusCode);
+
+        var stats = await Eventually.WaitAsync(() => client.GetFromJsonAsync<JsonObject>($"/v1/workflows/{id}/stats"), s => (long)s!["entered"]! >= 1, TimeSpan.FromSeconds(10), "the webhook entry");
+        Assert.Equal(1, (long)stats!["entered"]!);
+    }
 }
