@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Automator.Infrastructure.Storage;
 using Automator.Journeys;
 using Automator.Workflows;
 using Microsoft.Extensions.Logging;
@@ -14,7 +15,7 @@ namespace Automator.Contacts;
 /// </summary>
 [Reentrant]
 public sealed class ContactGrain(
-    [PersistentState("contact")] IPersistentState<ContactState> state,
+    [PersistentState("contact", BatchedGrainStorage.Name)] IPersistentState<ContactState> state,
     TriggerIndex triggers,
     TimeProvider time,
     IContactPropertyWriter propertyWriter,
@@ -25,6 +26,7 @@ public sealed class ContactGrain(
     private static readonly TimeSpan IdempotencyWindow = TimeSpan.FromHours(24);
     private Guid _organizationId;
     private Guid _contactId;
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
     private bool _dirty;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
@@ -294,10 +296,24 @@ public sealed class ContactGrain(
 
     private async Task SaveAsync()
     {
-        if (_dirty)
+        if (!_dirty)
         {
-            _dirty = false;
-            await state.WriteStateAsync();
+            return;
+        }
+
+        // Interleaved turns must not write concurrently (they would race on the etag); one write covers all changes so far.
+        await _writeLock.WaitAsync();
+        try
+        {
+            if (_dirty)
+            {
+                _dirty = false;
+                await state.WriteStateAsync();
+            }
+        }
+        finally
+        {
+            _writeLock.Release();
         }
     }
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Automator.Contacts;
 using Automator.Delivery;
+using Automator.Infrastructure.Storage;
 using Automator.Workflows;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -41,7 +42,7 @@ public sealed class JourneyServices(
 /// waits longer than <see cref="JourneyOptions.TimerWindow"/>.
 /// </summary>
 public sealed class JourneyGrain(
-    [PersistentState("journey")] IPersistentState<JourneyState> state,
+    [PersistentState("journey", BatchedGrainStorage.Name)] IPersistentState<JourneyState> state,
     JourneyServices services) : Grain, IJourneyGrain, IRemindable
 {
     private const string ReminderName = "wake";

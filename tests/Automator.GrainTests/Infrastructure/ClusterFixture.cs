@@ -1,3 +1,4 @@
+using Automator.Infrastructure.Storage;
 using Automator.Workflows;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -50,6 +51,7 @@ public sealed class ClusterFixture : IAsyncLifetime
         public void Configure(ISiloBuilder siloBuilder)
         {
             siloBuilder.AddMemoryGrainStorageAsDefault();
+            siloBuilder.AddMemoryGrainStorage(BatchedGrainStorage.Name);
             siloBuilder.UseInMemoryReminderService();
             siloBuilder.Services.AddSingleton<TimeProvider>(Time);
             siloBuilder.Services.AddAutomatorGrains(new ConfigurationBuilder().Build());
