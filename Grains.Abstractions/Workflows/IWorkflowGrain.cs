@@ -37,6 +37,8 @@ public interface IWorkflowGrain : IGrainWithStringKey
     Task ApplyCountersAsync(Dictionary<string, long> deltas);
 
     /// <summary>A journey is held before a send because the workflow is paused; resume wakes it.</summary>
+    /// <remarks>Interleaves: a resume may be waiting on the very journey that is reporting its hold.</remarks>
+    [AlwaysInterleave]
     Task HoldAsync(Guid contactId);
 }
 
