@@ -8,6 +8,7 @@ namespace Automator.IntegrationTests.Journeys;
 public sealed class ExternalSilo : IAsyncDisposable
 {
     private readonly Process _process;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _output = new();
 
     private ExternalSilo(Process process, int httpPort)
     {
@@ -17,10 +18,24 @@ public sealed class ExternalSilo : IAsyncDisposable
 
     public int HttpPort { get; }
 
+    private void Keep(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        _output.Enqueue(line);
+        while (_output.Count > 40 && _output.TryDequeue(out _))
+        {
+        }
+    }
+
     public static ExternalSilo Start(string connectionString, string clusterId, IDictionary<string, string>? extra = null)
     {
         var httpPort = LocalPostgresServer.FreePort();
-        var info = new ProcessStartInfo("dotnet", [SiloAssemblyPath(), "--urls", $"http://127.0.0.1:{httpPort}"])
+        // setsid: a session of its own, so signals meant for the test host's process group do not reach the silo.
+        var info = new ProcessStartInfo("setsid", ["dotnet", SiloAssemblyPath(), "--urls", $"http://127.0.0.1:{httpPort}"])
         {
             UseShellExecute = false,
             RedirectStandardOutput = true,
@@ -41,11 +56,12 @@ public sealed class ExternalSilo : IAsyncDisposable
         }
 
         var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start the silo process.");
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        var silo = new ExternalSilo(process, httpPort);
+        process.OutputDataReceived += (_, e) => silo.Keep(e.Data);
+        process.ErrorDataReceived += (_, e) => silo.Keep(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        return new ExternalSilo(process, httpPort);
+        return silo;
     }
 
     public async Task WaitReadyAsync(TimeSpan timeout)
@@ -56,7 +72,7 @@ public sealed class ExternalSilo : IAsyncDisposable
         {
             if (_process.HasExited)
             {
-                throw new InvalidOperationException($"The silo process exited with {_process.ExitCode}.");
+                throw new InvalidOperationException($"The silo process exited with {_process.ExitCode}:\n{string.Join('\n', _output)}");
             }
 
             try
