@@ -282,7 +282,7 @@ public sealed class JourneyGrain(
         {
             try
             {
-                await services.SendStep.SendAsync(new SendRequest
+                var receipt = await services.SendStep.SendAsync(new SendRequest
                 {
                     SendKey = pending.SendKey,
                     OrganizationId = _organizationId,
@@ -299,6 +299,13 @@ public sealed class JourneyGrain(
                 });
                 // Acknowledged: forgotten in memory now, in storage with the next write (a re-send is deduplicated by key).
                 s.PendingSends.Remove(pending);
+                if (receipt.Status is SendStatus.Failed or SendStatus.Suppressed)
+                {
+                    var outcome = services.Planner.RecordSendOutcome(s, pending.SendKey, receipt.Status == SendStatus.Failed ? "failed" : "suppressed", Now);
+                    services.Counters.Add(_organizationId, _workflowId, outcome.Counters);
+                    services.Store.Record(Row(Now), outcome.History.Select(h => new JourneyEventRow(
+                        _organizationId, _workflowId, _contactId, _journeyId, h.Version, h.Entry, h.Kind, h.StepId, h.Detail, h.At)).ToList());
+                }
             }
             catch (Exception ex)
             {

@@ -52,6 +52,38 @@ public sealed class JourneyPlanner
 
     public static string SendKey(string journeyId, string stepId, int entry) => $"{journeyId}:{stepId}:{entry}";
 
+    /// <summary>
+    /// Delivery answered a send synchronously with a final outcome (<c>failed</c>, <c>suppressed</c>): record it on the send
+    /// and count it. The journey does not move; branches on engagement see it.
+    /// </summary>
+    public JourneyPlan RecordSendOutcome(JourneyState state, string sendKey, string outcome, DateTimeOffset now)
+    {
+        var plan = new JourneyPlan();
+        var match = state.Sends.FirstOrDefault(s => s.Value.SendKey == sendKey);
+        if (match.Value is not { } send || send.Engagements.Contains(outcome))
+        {
+            return plan;
+        }
+
+        send.Engagements.Add(outcome);
+        plan.Counters.Add(new CounterDelta(outcome, match.Key, null, 1));
+        if (send.Variant is not null)
+        {
+            plan.Counters.Add(new CounterDelta(outcome, null, $"{match.Key}/{send.Variant}", 1));
+        }
+
+        var entry = new JourneyHistoryEntry { At = now, Kind = outcome, StepId = match.Key, Detail = sendKey, Entry = state.Entry, Version = state.Version };
+        plan.History.Add(entry);
+        state.History.Add(entry);
+        if (state.History.Count > HistoryLimit)
+        {
+            state.History.RemoveRange(0, state.History.Count - HistoryLimit);
+        }
+
+        plan.Changed = true;
+        return plan;
+    }
+
     private sealed class Turn(WorkflowDefinition definition, JourneyState state, JourneyContext context, DateTimeOffset now)
     {
         public JourneyPlan Plan { get; } = new();

@@ -676,3 +676,23 @@ public sealed class JourneyPlannerTests
         Assert.Equal(JourneyStatus.Waiting, h.State.Status);
     }
 }
+
+public sealed class SendOutcomeTests
+{
+    [Fact]
+    public void A_failed_send_is_counted_once_and_visible_to_branches()
+    {
+        var h = new PlannerHarness(PlannerHarness.Workflow("""[ { "id": "a", "type": "send", "templateId": "t", "next": "w" }, { "id": "w", "type": "delay", "duration": "P1D" } ]"""));
+        h.Enter(new DateTimeOffset(2026, 11, 23, 10, 0, 0, TimeSpan.Zero));
+        var planner = new JourneyPlanner();
+
+        var first = planner.RecordSendOutcome(h.State, "j1:a:1", "failed", DateTimeOffset.UnixEpoch);
+        var again = planner.RecordSendOutcome(h.State, "j1:a:1", "failed", DateTimeOffset.UnixEpoch);
+        var unknown = planner.RecordSendOutcome(h.State, "j1:zz:1", "failed", DateTimeOffset.UnixEpoch);
+
+        Assert.Equal([new CounterDelta("failed", "a", null, 1)], first.Counters);
+        Assert.Empty(again.Counters);
+        Assert.False(unknown.Changed);
+        Assert.Contains("failed", h.State.Sends["a"].Engagements);
+    }
+}
