@@ -54,6 +54,7 @@ public sealed class ClusterFixture : IAsyncLifetime
             siloBuilder.AddMemoryGrainStorage(BatchedGrainStorage.Name);
             siloBuilder.UseInMemoryReminderService();
             siloBuilder.Services.AddSingleton<TimeProvider>(Time);
+            siloBuilder.Services.AddSingleton<Automator.Journeys.ISendStep, RecordingSendStep>();
             siloBuilder.Services.AddAutomatorGrains(new ConfigurationBuilder().Build());
         }
     }

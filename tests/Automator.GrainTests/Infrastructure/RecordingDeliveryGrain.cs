@@ -19,3 +19,13 @@ public sealed class RecordingDeliveryGrain : Grain, IDeliveryGrain
 
     public static List<SendRequest> For(Guid contactId) => Sends.Values.Where(s => s.ContactId == contactId).OrderBy(s => s.SendKey, StringComparer.Ordinal).ToList();
 }
+
+/// <summary>
+/// Sends through <see cref="RecordingDeliveryGrain"/> by class name, so the tests keep using it once the real delivery
+/// grain (another implementation of <see cref="IDeliveryGrain"/>) is in the same silo.
+/// </summary>
+public sealed class RecordingSendStep(IGrainFactory grains) : Automator.Journeys.ISendStep
+{
+    public Task<SendReceipt> SendAsync(SendRequest request) =>
+        grains.GetGrain<IDeliveryGrain>(0, typeof(RecordingDeliveryGrain).FullName).SendAsync(request);
+}
