@@ -1,4 +1,7 @@
 using Automator.Live;
+using Automator.Contacts;
+using Automator.Journeys;
+using Automator.Workflows;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -20,6 +23,37 @@ public static class ServiceCollectionExtensions
         }
 
         services.AddLive(configuration);
+        AddJourneyEngine(services, configuration, durable: !string.IsNullOrWhiteSpace(connectionString));
         return services;
+    }
+
+    private static void AddJourneyEngine(IServiceCollection services, IConfiguration configuration, bool durable)
+    {
+        services.Configure<JourneyOptions>(configuration.GetSection(JourneyOptions.Section));
+        services.TryAddSingleton<TriggerIndex>();
+        services.TryAddSingleton<WorkflowDefinitionCache>();
+        services.TryAddSingleton<CounterBuffer>();
+        services.TryAddSingleton<JourneyServices>();
+        services.TryAddSingleton<WorkflowValidator>();
+        services.TryAddSingleton<IJourneyWebhooks, JourneyWebhooks>();
+        if (durable)
+        {
+            services.TryAddSingleton<IJourneyStore, PostgresJourneyStore>();
+            services.TryAddSingleton<IWorkflowCatalog, PostgresWorkflowCatalog>();
+            services.TryAddSingleton<IContactPropertyWriter, PostgresContactPropertyWriter>();
+        }
+        else
+        {
+            services.TryAddSingleton<IJourneyStore, InMemoryJourneyStore>();
+            services.TryAddSingleton<IWorkflowCatalog, NoWorkflowCatalog>();
+            services.TryAddSingleton<IContactPropertyWriter, NoContactPropertyWriter>();
+        }
+
+        services.TryAddSingleton<LoggingSendStep>();
+        services.TryAddSingleton<DeliverySendStep>();
+        services.TryAddSingleton<ISendStep>(sp =>
+            string.Equals(configuration[$"{JourneyOptions.Section}:SendStep"], "log", StringComparison.OrdinalIgnoreCase)
+                ? sp.GetRequiredService<LoggingSendStep>()
+                : sp.GetRequiredService<DeliverySendStep>());
     }
 }

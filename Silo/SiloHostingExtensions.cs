@@ -86,6 +86,15 @@ public static class SiloHostingExtensions
                 silo.UseInMemoryReminderService();
             }
 
+            if (durable)
+            {
+                silo.AddBatchedGrainStorage();
+            }
+            else
+            {
+                silo.AddMemoryGrainStorage(BatchedGrainStorage.Name);
+            }
+
             silo.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = siloOptions.MinimumReminderPeriod);
             silo.AddDashboard();
         });

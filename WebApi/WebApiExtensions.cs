@@ -10,6 +10,8 @@ using Automator.WebApi.Segments;
 using Automator.WebApi.Templates;
 using Automator.WebApi.Users;
 using Microsoft.AspNetCore.Http.Json;
+using Automator.WebApi.Events;
+using Automator.WebApi.Workflows;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Npgsql;
 using Scalar.AspNetCore;
@@ -72,6 +74,11 @@ public static class WebApiExtensions
         {
             services.AddHostedService<SegmentSweeper>();
         }
+
+        var durable = !string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString("Postgres"));
+        services.TryAddSingleton<IContactDirectory>(sp => durable
+            ? new PostgresContactDirectory(sp.GetRequiredService<NpgsqlDataSource>())
+            : new InMemoryContactDirectory());
         return builder;
     }
 
@@ -96,6 +103,9 @@ public static class WebApiExtensions
         app.MapListsApi();
         app.MapSegmentsApi();
         app.MapTemplatesApi();
+        app.MapWorkflowsApi();
+        app.MapEventsApi();
+        app.MapWorkflowWebhooks();
         return app;
     }
 

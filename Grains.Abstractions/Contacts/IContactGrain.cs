@@ -1,3 +1,5 @@
+using Automator.Journeys;
+
 namespace Automator.Contacts;
 
 /// <summary>
@@ -21,6 +23,18 @@ public interface IContactGrain : IGrainWithStringKey
 
     /// <summary>GDPR erasure: every journey exits and the grain forgets the profile.</summary>
     Task EraseAsync();
+
+    /// <summary>Manual or API enrollment into a workflow (its active version); returns why not when refused.</summary>
+    Task<JourneyOutcome> EnrollAsync(Guid workflowId, string source, string? eventJson = null);
+
+    /// <summary>What journeys decide on: profile, time zone and recent sends across workflows.</summary>
+    Task<ContactSnapshot> GetSnapshotAsync();
+
+    /// <summary>A journey of this contact moved on its own (a wake): its sends, property updates and whether it is still active.</summary>
+    Task OnJourneyActivityAsync(Guid workflowId, JourneyOutcome outcome);
+
+    /// <summary>Workflows this contact is in right now.</summary>
+    Task<List<Guid>> GetActiveJourneysAsync();
 }
 
 public static class ContactKey
@@ -62,4 +76,7 @@ public sealed class ContactEvent
     [Id(2)] public string PropertiesJson { get; set; } = "{}";
     [Id(3)] public DateTimeOffset OccurredAt { get; set; }
     [Id(4)] public string? IdempotencyKey { get; set; }
+
+    /// <summary>The contact's email when the API knows it (lets a contact created by an event get a profile).</summary>
+    [Id(5)] public string? Email { get; set; }
 }

@@ -9,5 +9,6 @@ public static class BenchScenarios
         ["api"] = ApiBench.RunAsync,
         ["live"] = LiveBench.RunAsync,
         ["live-clients"] = LiveBench.RunClientsAsync,
+        ["journeys"] = JourneyBench.RunAsync,
     };
 }

@@ -1,0 +1,174 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using NpgsqlTypes;
+using Orleans.Runtime.Hosting;
+using Orleans.Storage;
+
+namespace Automator.Infrastructure.Storage;
+
+/// <summary>
+/// Grain storage for the high-volume grains (journeys, contacts). Writes from many grains that arrive together are
+/// coalesced into one multi-row statement (PostgreSQL takes far more rows per second in batches than in single-row
+/// statements); each row keeps optimistic concurrency on its own etag, and each grain's write completes only when its
+/// batch is committed, so "persist before acting" still holds.
+/// </summary>
+public sealed class BatchedGrainStorage : IGrainStorage, IAsyncDisposable
+{
+    public const string Name = "journeys";
+    private const int MaxBatch = 512;
+    private const int Writers = 4;
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly ILogger<BatchedGrainStorage> _logger;
+    private readonly JsonGrainStateSerializer _serializer = new();
+    private readonly Channel<PendingWrite> _queue = Channel.CreateUnbounded<PendingWrite>(new UnboundedChannelOptions { SingleReader = false });
+    private readonly Task[] _writers;
+
+    public BatchedGrainStorage(NpgsqlDataSource dataSource, ILogger<BatchedGrainStorage> logger)
+    {
+        _dataSource = dataSource;
+        _logger = logger;
+        _writers = Enumerable.Range(0, Writers).Select(_ => Task.Run(WriteLoopAsync)).ToArray();
+    }
+
+    private sealed record PendingWrite(string GrainId, string StateName, long? ExpectedEtag, byte[] Payload, TaskCompletionSource<long?> Done);
+
+    public async Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        await using var command = _dataSource.CreateCommand("SELECT etag, payload FROM journey_grain_state WHERE grain_id = $1 AND state_name = $2");
+        command.Parameters.Add(new NpgsqlParameter { Value = grainId.ToString() });
+        command.Parameters.Add(new NpgsqlParameter { Value = stateName });
+        await using var reader = await command.ExecuteReaderAsync();
+        if (await reader.ReadAsync())
+        {
+            grainState.ETag = reader.GetInt64(0).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            grainState.State = _serializer.Deserialize<T>(new BinaryData(reader.GetFieldValue<byte[]>(1)));
+            grainState.RecordExists = true;
+        }
+        else
+        {
+            grainState.ETag = null;
+            grainState.State = Activator.CreateInstance<T>();
+            grainState.RecordExists = false;
+        }
+    }
+
+    public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        var expected = long.TryParse(grainState.ETag, System.Globalization.CultureInfo.InvariantCulture, out var etag) ? etag : (long?)null;
+        var write = new PendingWrite(grainId.ToString(), stateName, expected, _serializer.Serialize(grainState.State).ToArray(), new TaskCompletionSource<long?>(TaskCreationOptions.RunContinuationsAsynchronously));
+        _queue.Writer.TryWrite(write);
+        var written = await write.Done.Task;
+        if (written is not { } newEtag)
+        {
+            throw new InconsistentStateException($"Version conflict writing {stateName} of {grainId}.", grainState.ETag ?? "", "");
+        }
+
+        grainState.ETag = newEtag.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        grainState.RecordExists = true;
+    }
+
+    public async Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        await using var command = _dataSource.CreateCommand("DELETE FROM journey_grain_state WHERE grain_id = $1 AND state_name = $2");
+        command.Parameters.Add(new NpgsqlParameter { Value = grainId.ToString() });
+        command.Parameters.Add(new NpgsqlParameter { Value = stateName });
+        await command.ExecuteNonQueryAsync();
+        grainState.ETag = null;
+        grainState.RecordExists = false;
+        grainState.State = Activator.CreateInstance<T>();
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        var deferred = new List<PendingWrite>();
+        while (deferred.Count > 0 || await _queue.Reader.WaitToReadAsync())
+        {
+            var batch = new List<PendingWrite>();
+            var keys = new HashSet<(string, string)>();
+            var stillDeferred = new List<PendingWrite>();
+            foreach (var item in deferred)
+            {
+                (keys.Add((item.GrainId, item.StateName)) && batch.Count < MaxBatch ? batch : stillDeferred).Add(item);
+            }
+
+            deferred = stillDeferred;
+            while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var item))
+            {
+                // One row per grain per statement; a second write of the same grain waits for the next batch.
+                (keys.Add((item.GrainId, item.StateName)) ? batch : deferred).Add(item);
+            }
+
+            if (batch.Count == 0)
+            {
+                continue;
+            }
+
+            try
+            {
+                var results = await WriteBatchAsync(batch);
+                foreach (var item in batch)
+                {
+                    item.Done.TrySetResult(results.TryGetValue((item.GrainId, item.StateName), out var etag) ? etag : null);
+                }
+            }
+            catch (Exception ex)
+            {
+                _logger.LogWarning(ex, "A batch of {Count} grain state writes failed.", batch.Count);
+                foreach (var item in batch)
+                {
+                    item.Done.TrySetException(ex);
+                }
+            }
+        }
+    }
+
+    private async Task<Dictionary<(string, string), long>> WriteBatchAsync(List<PendingWrite> batch)
+    {
+        await using var command = _dataSource.CreateCommand("""
+            WITH input AS (
+                SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bytea[]) AS t(grain_id, state_name, expected, payload)),
+            inserted AS (
+                INSERT INTO journey_grain_state (grain_id, state_name, etag, payload)
+                SELECT grain_id, state_name, 1, payload FROM input WHERE expected IS NULL
+                ON CONFLICT (grain_id, state_name) DO NOTHING
+                RETURNING grain_id, state_name, etag),
+            updated AS (
+                UPDATE journey_grain_state s SET etag = s.etag + 1, payload = i.payload, updated_at = now()
+                FROM input i
+                WHERE i.expected IS NOT NULL AND s.grain_id = i.grain_id AND s.state_name = i.state_name AND s.etag = i.expected
+                RETURNING s.grain_id, s.state_name, s.etag)
+            SELECT grain_id, state_name, etag FROM inserted UNION ALL SELECT grain_id, state_name, etag FROM updated
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = batch.Select(b => b.GrainId).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = batch.Select(b => b.StateName).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = batch.Select(b => b.ExpectedEtag).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+        command.Parameters.Add(new NpgsqlParameter { Value = batch.Select(b => b.Payload).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
+        var results = new Dictionary<(string, string), long>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            results[(reader.GetString(0), reader.GetString(1))] = reader.GetInt64(2);
+        }
+
+        return results;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await Task.WhenAll(_writers).WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(_ => { }, TaskScheduler.Default);
+    }
+}
+
+public static class BatchedGrainStorageExtensions
+{
+    /// <summary>Durable storage of journeys and contacts (hosts without a database register memory storage under the same name).</summary>
+    public static ISiloBuilder AddBatchedGrainStorage(this ISiloBuilder silo)
+    {
+        silo.Services.AddGrainStorage(BatchedGrainStorage.Name, (sp, _) => ActivatorUtilities.CreateInstance<BatchedGrainStorage>(sp));
+        return silo;
+    }
+}

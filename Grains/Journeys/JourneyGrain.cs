@@ -1,0 +1,395 @@
+using System.Text.Json;
+using Automator.Contacts;
+using Automator.Delivery;
+using Automator.Infrastructure.Storage;
+using Automator.Workflows;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+
+namespace Automator.Journeys;
+
+/// <summary>The services a journey grain uses, bundled to keep its constructor short.</summary>
+public sealed class JourneyServices(
+    TimeProvider time,
+    TriggerIndex triggers,
+    WorkflowDefinitionCache definitions,
+    CounterBuffer counters,
+    IJourneyStore store,
+    ISendStep sendStep,
+    IJourneyWebhooks webhooks,
+    IOptions<JourneyOptions> options,
+    IOptions<ReminderOptions> reminderOptions,
+    ILogger<JourneyGrain> logger)
+{
+    public TimeProvider Time { get; } = time;
+    public TriggerIndex Triggers { get; } = triggers;
+    public WorkflowDefinitionCache Definitions { get; } = definitions;
+    public CounterBuffer Counters { get; } = counters;
+    public IJourneyStore Store { get; } = store;
+    public ISendStep SendStep { get; } = sendStep;
+    public IJourneyWebhooks Webhooks { get; } = webhooks;
+    public JourneyOptions Options { get; } = options.Value;
+    public TimeSpan ReminderPeriod { get; } = reminderOptions.Value.MinimumReminderPeriod > TimeSpan.Zero ? reminderOptions.Value.MinimumReminderPeriod : TimeSpan.FromMinutes(1);
+    public ILogger<JourneyGrain> Logger { get; } = logger;
+    public JourneyPlanner Planner { get; } = new();
+}
+
+/// <summary>
+/// One contact's journey through one workflow. Loads its state, asks the <see cref="JourneyPlanner"/>, persists (one
+/// write per turn, send intents included), then acts. The due time lives in state: the reminder only wakes the grain
+/// (durable backstop), a grain timer gives sub-minute precision while active, and the journey deactivates while it
+/// waits longer than <see cref="JourneyOptions.TimerWindow"/>.
+/// </summary>
+public sealed class JourneyGrain(
+    [PersistentState("journey", BatchedGrainStorage.Name)] IPersistentState<JourneyState> state,
+    JourneyServices services) : Grain, IJourneyGrain, IRemindable
+{
+    private const string ReminderName = "wake";
+    private Guid _organizationId;
+    private Guid _workflowId;
+    private Guid _contactId;
+    private string _journeyId = "";
+    private IGrainTimer? _timer;
+    private DateTimeOffset? _timerDue;
+
+    private DateTimeOffset Now => services.Time.GetUtcNow();
+
+    private IContactGrain Contact => GrainFactory.GetGrain<IContactGrain>(ContactKey.Of(_organizationId, _contactId));
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        (_organizationId, _workflowId, _contactId) = JourneyKey.Parse(this.GetPrimaryKeyString());
+        _journeyId = JourneyKey.PublicId(_workflowId, _contactId);
+        if (state.State.PendingSends.Count > 0)
+        {
+            // A previous activation persisted these intents but may have died before delivery acknowledged them.
+            await FlushSendsAsync();
+        }
+
+        SetTimer(state.State.DueAt);
+    }
+
+    public async Task<JourneyOutcome> EnterAsync(JourneyEntry entry, ContactSnapshot contact) =>
+        await TurnAsync(new JourneyStimulus.Enter(entry.Version, entry.EventJson, entry.At), contact, entry.Version);
+
+    public async Task<JourneyOutcome> OnEventAsync(ContactEvent contactEvent, ContactSnapshot contact)
+    {
+        if (!state.State.IsInJourney)
+        {
+            return new JourneyOutcome { Active = state.State.Status == JourneyStatus.Scheduled, Entry = state.State.Entry };
+        }
+
+        return await TurnAsync(new JourneyStimulus.Event(contactEvent.Name, contactEvent.PropertiesJson, contactEvent.OccurredAt), contact, state.State.Version);
+    }
+
+    public async Task WakeAsync()
+    {
+        var s = state.State;
+        if (s.Status is not (JourneyStatus.Waiting or JourneyStatus.Scheduled))
+        {
+            await UnregisterReminderAsync();
+            return;
+        }
+
+        if (s.DueAt is not { } due || due > Now)
+        {
+            SetTimer(s.DueAt);
+            return;
+        }
+
+        var version = s.Status == JourneyStatus.Scheduled ? s.ScheduledVersion : s.Version;
+        var contact = await Contact.GetSnapshotAsync();
+        var outcome = await TurnAsync(new JourneyStimulus.Wake(), contact, version);
+        await ReportAsync(outcome);
+    }
+
+    public async Task ResumeAsync()
+    {
+        if (state.State is not { Status: JourneyStatus.Waiting, Wait: WaitKind.Paused })
+        {
+            return;
+        }
+
+        var contact = await Contact.GetSnapshotAsync();
+        var outcome = await TurnAsync(new JourneyStimulus.Resume(), contact, state.State.Version, WorkflowStatuses.Active);
+        await ReportAsync(outcome);
+    }
+
+    public async Task<JourneyOutcome> EndAsync(string reason)
+    {
+        if (!state.State.IsInJourney && state.State.Status != JourneyStatus.Scheduled)
+        {
+            return new JourneyOutcome { Active = false, Entry = state.State.Entry };
+        }
+
+        var version = state.State.Status == JourneyStatus.Scheduled ? state.State.ScheduledVersion : state.State.Version;
+        var outcome = await TurnAsync(new JourneyStimulus.End(reason), new ContactSnapshot(), version);
+        if (reason != "erased")
+        {
+            await ReportAsync(outcome);
+        }
+
+        return outcome;
+    }
+
+    public Task<JourneyView?> GetAsync()
+    {
+        var s = state.State;
+        if (s.Status == JourneyStatus.None && s.Entry == 0)
+        {
+            return Task.FromResult<JourneyView?>(null);
+        }
+
+        return Task.FromResult<JourneyView?>(new JourneyView
+        {
+            JourneyId = _journeyId,
+            OrganizationId = _organizationId,
+            WorkflowId = _workflowId,
+            ContactId = _contactId,
+            Version = s.Status == JourneyStatus.Scheduled && s.Entry == 0 ? s.ScheduledVersion : s.Version,
+            Entry = s.Entry,
+            Status = StatusName(s.Status),
+            StepId = s.StepId,
+            WaitingFor = s.Status is JourneyStatus.Waiting or JourneyStatus.Scheduled ? s.Wait.ToString().ToLowerInvariant() : null,
+            DueAt = s.DueAt,
+            EnteredAt = s.EnteredAt,
+            EndedAt = s.EndedAt,
+            EndReason = s.EndReason,
+            GoalReached = s.GoalReached,
+            History = s.History.Select(h => new JourneyHistoryItem { At = h.At, Kind = h.Kind, StepId = h.StepId, Detail = h.Detail, Entry = h.Entry, Version = h.Version }).ToList(),
+        });
+    }
+
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        // Ticks can be late, missed or repeated, and activations can briefly be duplicated: decide from stored state.
+        await state.ReadStateAsync();
+        await WakeAsync();
+    }
+
+    private async Task OnTimerAsync(CancellationToken cancellationToken)
+    {
+        _timerDue = null;
+        await WakeAsync();
+    }
+
+    private async Task<JourneyOutcome> TurnAsync(JourneyStimulus stimulus, ContactSnapshot contact, int version, string? workflowStatus = null)
+    {
+        var definition = await services.Definitions.GetAsync(_organizationId, _workflowId, version);
+        if (definition is null)
+        {
+            return new JourneyOutcome { Rejected = $"version {version} of the workflow does not exist", Active = state.State.IsInJourney, Entry = state.State.Entry };
+        }
+
+        workflowStatus ??= (await services.Triggers.GetAsync(_organizationId)).StatusOf(_workflowId);
+        var s = state.State;
+        s.OrganizationId = _organizationId;
+        s.WorkflowId = _workflowId;
+        s.ContactId = _contactId;
+        var context = new JourneyContext
+        {
+            JourneyId = _journeyId,
+            WorkflowStatus = workflowStatus,
+            ContactProperties = ParseObject(contact.PropertiesJson),
+            ContactTimeZone = contact.TimeZone,
+            RecentSends = [.. contact.RecentSends],
+        };
+        var now = Now;
+        var plan = services.Planner.Plan(definition, s, stimulus, context, now);
+        return await ApplyAsync(plan, contact, now);
+    }
+
+    private async Task<JourneyOutcome> ApplyAsync(JourneyPlan plan, ContactSnapshot contact, DateTimeOffset now)
+    {
+        var s = state.State;
+        var outcome = new JourneyOutcome { Rejected = plan.Rejected };
+        if (plan.Rejected is null && plan.Changed)
+        {
+            var sends = plan.Actions.OfType<JourneyAction.Send>().Select(a => a.Request).ToList();
+            foreach (var send in sends)
+            {
+                send.Email = contact.Email;
+            }
+
+            s.PendingSends.AddRange(sends);
+            try
+            {
+                // The reminder goes first: if we die before the write, a spurious tick finds nothing due; the reverse
+                // order could leave a waiting journey that nothing wakes.
+                if (plan.WakeAt is { } wakeAt && s.ReminderDue != wakeAt)
+                {
+                    await this.RegisterOrUpdateReminder(ReminderName, Max(wakeAt - now, TimeSpan.Zero), services.ReminderPeriod);
+                    s.ReminderDue = wakeAt;
+                }
+
+                await state.WriteStateAsync();
+            }
+            catch
+            {
+                // The in-memory state is ahead of storage: drop this activation so the next call reloads.
+                this.DeactivateOnIdle();
+                throw;
+            }
+
+            services.Store.Record(Row(now), plan.History.Select(h => new JourneyEventRow(
+                _organizationId, _workflowId, _contactId, _journeyId, h.Version, h.Entry, h.Kind, h.StepId, h.Detail, h.At)).ToList());
+            services.Counters.Add(_organizationId, _workflowId, plan.Counters);
+            if (plan.Held)
+            {
+                await GrainFactory.GetGrain<IWorkflowGrain>(WorkflowKey.Of(_organizationId, _workflowId)).HoldAsync(_contactId);
+            }
+
+            await FlushSendsAsync();
+            foreach (var webhook in plan.Actions.OfType<JourneyAction.Webhook>())
+            {
+                services.Webhooks.Enqueue(webhook.Url, webhook.Method, webhook.BodyJson, _journeyId, webhook.StepId);
+            }
+
+            outcome.ContactUpdates = plan.Actions.OfType<JourneyAction.UpdateContact>().Select(u => u.SetJson).ToList();
+            outcome.Sends = sends.Select(_ => now).ToList();
+        }
+
+        outcome.Active = s.IsInJourney || s.Status == JourneyStatus.Scheduled;
+        outcome.Entry = s.Entry;
+        var deactivate = !outcome.Active || s.DueAt is not { } due || due - now > services.Options.TimerWindow;
+        if (!outcome.Active)
+        {
+            await UnregisterReminderAsync();
+        }
+
+        SetTimer(outcome.Active ? s.DueAt : null);
+        if (deactivate)
+        {
+            if (plan.Actions.OfType<JourneyAction.Send>().Any() && s.PendingSends.Count == 0)
+            {
+                // No later turn of this activation will persist that delivery acknowledged the sends: do it now, so
+                // the next activation does not re-issue them.
+                await state.WriteStateAsync();
+            }
+
+            // A long wait costs no memory: the reminder brings the journey back.
+            this.DeactivateOnIdle();
+        }
+
+        return outcome;
+    }
+
+    private async Task FlushSendsAsync()
+    {
+        var s = state.State;
+        foreach (var pending in s.PendingSends.ToList())
+        {
+            try
+            {
+                var receipt = await services.SendStep.SendAsync(new SendRequest
+                {
+                    SendKey = pending.SendKey,
+                    OrganizationId = _organizationId,
+                    ContactId = _contactId,
+                    Email = pending.Email,
+                    TemplateId = Guid.TryParse(pending.TemplateId, out var templateId) ? templateId : Guid.Empty,
+                    Variant = pending.Variant,
+                    WorkflowId = _workflowId,
+                    JourneyId = _journeyId,
+                    StepId = pending.StepId,
+                    Transactional = pending.Transactional,
+                    EventJson = s.TriggerEventJson,
+                    SubjectOverride = pending.Subject,
+                });
+                // Acknowledged: forgotten in memory now, in storage with the next write (a re-send is deduplicated by key).
+                s.PendingSends.Remove(pending);
+                if (receipt.Status is SendStatus.Failed or SendStatus.Suppressed)
+                {
+                    var outcome = services.Planner.RecordSendOutcome(s, pending.SendKey, receipt.Status == SendStatus.Failed ? "failed" : "suppressed", Now);
+                    services.Counters.Add(_organizationId, _workflowId, outcome.Counters);
+                    services.Store.Record(Row(Now), outcome.History.Select(h => new JourneyEventRow(
+                        _organizationId, _workflowId, _contactId, _journeyId, h.Version, h.Entry, h.Kind, h.StepId, h.Detail, h.At)).ToList());
+                }
+            }
+            catch (Exception ex)
+            {
+                services.Logger.LogWarning(ex, "Send {SendKey} not acknowledged by delivery; it stays pending and is retried.", pending.SendKey);
+            }
+        }
+    }
+
+    private async Task ReportAsync(JourneyOutcome outcome)
+    {
+        if (outcome.Rejected is null && (outcome.Sends.Count > 0 || outcome.ContactUpdates.Count > 0 || !outcome.Active))
+        {
+            await Contact.OnJourneyActivityAsync(_workflowId, outcome);
+        }
+    }
+
+    private void SetTimer(DateTimeOffset? due)
+    {
+        if (due == _timerDue && _timer is not null)
+        {
+            return;
+        }
+
+        _timer?.Dispose();
+        _timer = null;
+        _timerDue = null;
+        if (due is not { } d || state.State.Status is not (JourneyStatus.Waiting or JourneyStatus.Scheduled))
+        {
+            return;
+        }
+
+        var delay = d - Now;
+        if (delay > services.Options.TimerWindow)
+        {
+            return;
+        }
+
+        _timerDue = d;
+        _timer = this.RegisterGrainTimer(OnTimerAsync, new GrainTimerCreationOptions(Max(delay, TimeSpan.Zero), Timeout.InfiniteTimeSpan) { KeepAlive = true });
+    }
+
+    private async Task UnregisterReminderAsync()
+    {
+        if (state.State.ReminderDue is null)
+        {
+            return;
+        }
+
+        var reminder = await this.GetReminder(ReminderName);
+        if (reminder is not null)
+        {
+            await this.UnregisterReminder(reminder);
+        }
+
+        // Not written on its own: a stale value only costs one more look-up later.
+        state.State.ReminderDue = null;
+    }
+
+    private JourneyRow Row(DateTimeOffset now)
+    {
+        var s = state.State;
+        return new JourneyRow(_organizationId, _workflowId, _contactId, _journeyId, s.Version, s.Entry, StatusName(s.Status), s.StepId,
+            s.Status is JourneyStatus.Waiting or JourneyStatus.Scheduled ? s.Wait.ToString().ToLowerInvariant() : null, s.DueAt, s.EnteredAt, s.EndedAt, now);
+    }
+
+    private static string StatusName(JourneyStatus status) => status.ToString().ToLowerInvariant();
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
+    private static JsonElement? ParseObject(string? json)
+    {
+        if (string.IsNullOrWhiteSpace(json))
+        {
+            return null;
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(json);
+            return document.RootElement.Clone();
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+}

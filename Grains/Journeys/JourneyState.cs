@@ -1,0 +1,125 @@
+namespace Automator.Journeys;
+
+public enum JourneyStatus
+{
+    None,
+    Scheduled,
+    Active,
+    Waiting,
+    Completed,
+    Exited,
+}
+
+public enum WaitKind
+{
+    None,
+
+    /// <summary>A delay step.</summary>
+    Delay,
+
+    /// <summary>A waitUntil step (date, property or time of day).</summary>
+    Until,
+
+    /// <summary>A waitForEvent step; <see cref="JourneyState.DueAt"/> is its timeout.</summary>
+    Event,
+
+    /// <summary>A send held until the send window opens.</summary>
+    Window,
+
+    /// <summary>A send held by the frequency cap.</summary>
+    Cap,
+
+    /// <summary>A send held because the workflow is paused.</summary>
+    Paused,
+
+    /// <summary>A scheduled entry (date property trigger).</summary>
+    Entry,
+
+    /// <summary>A turn stopped after too many steps; the next wake continues from the current step.</summary>
+    Continue,
+}
+
+/// <summary>The persisted state of one contact's journey through one workflow.</summary>
+[GenerateSerializer, Alias("journeys.state")]
+public sealed class JourneyState
+{
+    [Id(0)] public Guid OrganizationId { get; set; }
+    [Id(1)] public Guid WorkflowId { get; set; }
+    [Id(2)] public Guid ContactId { get; set; }
+    [Id(3)] public int Version { get; set; }
+
+    /// <summary>How many times the contact entered; part of every send key.</summary>
+    [Id(4)] public int Entry { get; set; }
+    [Id(5)] public JourneyStatus Status { get; set; }
+    [Id(6)] public string? StepId { get; set; }
+    [Id(7)] public WaitKind Wait { get; set; }
+
+    /// <summary>When the current wait ends (delay, time, timeout, window, cap); the reminder only wakes the grain.</summary>
+    [Id(8)] public DateTimeOffset? DueAt { get; set; }
+    [Id(9)] public DateTimeOffset? EnteredAt { get; set; }
+    [Id(10)] public DateTimeOffset? EndedAt { get; set; }
+    [Id(11)] public string? EndReason { get; set; }
+
+    /// <summary>The latest entries only; the full history is in <c>journey_events</c>.</summary>
+    [Id(12)] public List<JourneyHistoryEntry> History { get; set; } = [];
+
+    /// <summary>Sends of the current entry by step id, with their engagement.</summary>
+    [Id(13)] public Dictionary<string, JourneySend> Sends { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Event names seen during the current entry (bounded).</summary>
+    [Id(14)] public List<string> EventsSeen { get; set; } = [];
+    [Id(15)] public bool GoalReached { get; set; }
+
+    /// <summary>Properties of the event that started this entry, as JSON.</summary>
+    [Id(16)] public string? TriggerEventJson { get; set; }
+
+    /// <summary>Sends decided and persisted but not yet acknowledged by delivery (re-issued on activation, idempotent by key).</summary>
+    [Id(17)] public List<PendingSend> PendingSends { get; set; } = [];
+
+    /// <summary>Variants (send variants and split branches) this entry went through, as <c>stepId/variant</c>.</summary>
+    [Id(18)] public List<string> Variants { get; set; } = [];
+
+    /// <summary>Version a scheduled entry will run (date property trigger).</summary>
+    [Id(19)] public int ScheduledVersion { get; set; }
+
+    /// <summary>The due time the wake reminder is registered for (null: none registered).</summary>
+    [Id(20)] public DateTimeOffset? ReminderDue { get; set; }
+
+    public bool IsInJourney => Status is JourneyStatus.Active or JourneyStatus.Waiting;
+}
+
+[GenerateSerializer, Alias("journeys.history-entry")]
+public sealed class JourneyHistoryEntry
+{
+    [Id(0)] public DateTimeOffset At { get; set; }
+
+    /// <summary>enter, step, send, wait, resume, event, exit, complete, goal, hold, update, webhook.</summary>
+    [Id(1)] public string Kind { get; set; } = "";
+    [Id(2)] public string? StepId { get; set; }
+    [Id(3)] public string? Detail { get; set; }
+    [Id(4)] public int Entry { get; set; }
+    [Id(5)] public int Version { get; set; }
+}
+
+[GenerateSerializer, Alias("journeys.send")]
+public sealed class JourneySend
+{
+    [Id(0)] public string SendKey { get; set; } = "";
+    [Id(1)] public DateTimeOffset SentAt { get; set; }
+    [Id(2)] public string? Variant { get; set; }
+
+    /// <summary>Engagements seen for this send: delivered, opened, clicked, bounced, complained, unsubscribed, failed.</summary>
+    [Id(3)] public List<string> Engagements { get; set; } = [];
+}
+
+[GenerateSerializer, Alias("journeys.pending-send")]
+public sealed class PendingSend
+{
+    [Id(0)] public string SendKey { get; set; } = "";
+    [Id(1)] public string StepId { get; set; } = "";
+    [Id(2)] public string? TemplateId { get; set; }
+    [Id(3)] public string? Variant { get; set; }
+    [Id(4)] public string? Subject { get; set; }
+    [Id(5)] public bool Transactional { get; set; }
+    [Id(6)] public string Email { get; set; } = "";
+}

@@ -1,0 +1,67 @@
+using Automator.Infrastructure.Storage;
+using Automator.Workflows;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Orleans.TestingHost;
+
+namespace Automator.GrainTests.Infrastructure;
+
+/// <summary>One in-process silo with memory storage, in-memory reminders and a fake clock, shared by the grain tests.</summary>
+public sealed class ClusterFixture : IAsyncLifetime
+{
+    // Monday 23 November 2026, 10:00 UTC.
+    public static readonly FakeTimeProvider Time = new(new DateTimeOffset(2026, 11, 23, 10, 0, 0, TimeSpan.Zero));
+
+    public TestCluster Cluster { get; private set; } = null!;
+
+    public IGrainFactory Grains => Cluster.GrainFactory;
+
+    public IServiceProvider SiloServices => ((InProcessSiloHandle)Cluster.Primary!).SiloHost!.Services;
+
+    public async Task InitializeAsync()
+    {
+        var builder = new TestClusterBuilder(1);
+        builder.AddSiloBuilderConfigurator<SiloConfigurator>();
+        Cluster = builder.Build();
+        await Cluster.DeployAsync();
+    }
+
+    public async Task DisposeAsync() => await Cluster.DisposeAsync();
+
+    /// <summary>Flushes the silo's buffered counters so that stats are current.</summary>
+    public Task FlushCountersAsync() => SiloServices.GetRequiredService<CounterBuffer>().FlushAsync();
+
+    /// <summary>Moves the fake clock forward to the next Monday at 10:00 UTC (inside the example's send window).</summary>
+    public static void MoveToNextMonday10()
+    {
+        var now = Time.GetUtcNow();
+        var target = new DateTimeOffset(now.Date, TimeSpan.Zero).AddHours(10);
+        do
+        {
+            target = target.AddDays(1);
+        }
+        while (target.DayOfWeek != DayOfWeek.Monday);
+
+        Time.SetUtcNow(target);
+    }
+
+    private sealed class SiloConfigurator : ISiloConfigurator
+    {
+        public void Configure(ISiloBuilder siloBuilder)
+        {
+            siloBuilder.AddMemoryGrainStorageAsDefault();
+            siloBuilder.AddMemoryGrainStorage(BatchedGrainStorage.Name);
+            siloBuilder.UseInMemoryReminderService();
+            siloBuilder.Services.AddSingleton<TimeProvider>(Time);
+            siloBuilder.Services.AddSingleton<Automator.Journeys.ISendStep, RecordingSendStep>();
+            siloBuilder.Services.AddAutomatorGrains(new ConfigurationBuilder().Build());
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class ClusterCollection : ICollectionFixture<ClusterFixture>
+{
+    public const string Name = "cluster";
+}

@@ -1,0 +1,31 @@
+using System.Collections.Concurrent;
+using Automator.Delivery;
+
+namespace Automator.GrainTests.Infrastructure;
+
+/// <summary>The delivery layer as the grain tests see it: records every send request by its key.</summary>
+public sealed class RecordingDeliveryGrain : Grain, IDeliveryGrain
+{
+    public static readonly ConcurrentDictionary<string, SendRequest> Sends = new(StringComparer.Ordinal);
+
+    public static readonly ConcurrentDictionary<string, int> Calls = new(StringComparer.Ordinal);
+
+    public Task<SendReceipt> SendAsync(SendRequest request)
+    {
+        var duplicate = !Sends.TryAdd(request.SendKey, request);
+        Calls.AddOrUpdate(request.SendKey, 1, (_, n) => n + 1);
+        return Task.FromResult(new SendReceipt { SendKey = request.SendKey, SendId = Guid.NewGuid(), Status = SendStatus.Queued, Provider = "test", Duplicate = duplicate });
+    }
+
+    public static List<SendRequest> For(Guid contactId) => Sends.Values.Where(s => s.ContactId == contactId).OrderBy(s => s.SendKey, StringComparer.Ordinal).ToList();
+}
+
+/// <summary>
+/// Sends through <see cref="RecordingDeliveryGrain"/> by class name, so the tests keep using it once the real delivery
+/// grain (another implementation of <see cref="IDeliveryGrain"/>) is in the same silo.
+/// </summary>
+public sealed class RecordingSendStep(IGrainFactory grains) : Automator.Journeys.ISendStep
+{
+    public Task<SendReceipt> SendAsync(SendRequest request) =>
+        grains.GetGrain<IDeliveryGrain>(0, typeof(RecordingDeliveryGrain).FullName).SendAsync(request);
+}

@@ -1,0 +1,304 @@
+using System.Text.Json.Nodes;
+using Automator.Contacts;
+using Automator.GrainTests.Infrastructure;
+using Automator.Journeys;
+using Automator.Workflows;
+
+namespace Automator.GrainTests.Journeys;
+
+[Collection(ClusterCollection.Name)]
+public sealed class JourneyGrainTests(ClusterFixture fixture)
+{
+    private const string Example = """
+    {
+      "name": "Welcome series",
+      "trigger": { "type": "event", "event": "signed_up" },
+      "settings": { "reentry": "never", "exitEvents": ["unsubscribed"], "goalEvent": "purchased",
+                    "sendWindow": { "start": "09:00", "end": "18:00", "days": ["mon","tue","wed","thu","fri"] },
+                    "frequencyCap": { "max": 3, "per": "P1D" }, "timeZone": "UTC" },
+      "start": "welcome",
+      "steps": [
+        { "id": "welcome", "type": "send", "templateId": "tpl_1", "next": "wait" },
+        { "id": "wait", "type": "delay", "duration": "P2D", "next": "opened?" },
+        { "id": "opened?", "type": "branch", "conditions": [ { "when": { "opened": "welcome" }, "next": "buy" } ], "else": "nudge" },
+        { "id": "nudge", "type": "send", "templateId": "tpl_2", "next": null },
+        { "id": "buy", "type": "waitForEvent", "event": "purchased", "timeout": "P3D", "next": null, "onTimeout": "offer" },
+        { "id": "offer", "type": "split", "branches": [ { "weight": 50, "next": "offerA" }, { "weight": 50, "next": "offerB" } ] },
+        { "id": "offerA", "type": "send", "templateId": "tpl_3", "next": null },
+        { "id": "offerB", "type": "send", "templateId": "tpl_4", "next": null }
+      ]
+    }
+    """;
+
+    private readonly Guid _organizationId = Guid.NewGuid();
+
+    private async Task<Guid> CreateActiveWorkflowAsync(string json)
+    {
+        var id = Guid.NewGuid();
+        var definition = WorkflowJson.ParseValid(json);
+        var grain = fixture.Grains.GetGrain<IWorkflowGrain>(WorkflowKey.Of(_organizationId, id));
+        Assert.Null((await grain.CreateAsync(WorkflowJson.Serialize(definition), definition.Trigger!.Type!, definition.Name)).Error);
+        Assert.Null((await grain.ActivateAsync(null)).Error);
+        return id;
+    }
+
+    private IContactGrain Contact(Guid contactId) => fixture.Grains.GetGrain<IContactGrain>(ContactKey.Of(_organizationId, contactId));
+
+    private IJourneyGrain Journey(Guid workflowId, Guid contactId) => fixture.Grains.GetGrain<IJourneyGrain>(JourneyKey.Of(_organizationId, workflowId, contactId));
+
+    private async Task<Guid> SignUpAsync(string name = "signed_up", string properties = "{}")
+    {
+        var contactId = Guid.NewGuid();
+        await Contact(contactId).UpdateProfileAsync(new ContactProfile { Email = $"{contactId:N}@example.test" });
+        await Contact(contactId).TrackAsync(new ContactEvent { Id = Guid.NewGuid(), Name = name, PropertiesJson = properties, OccurredAt = ClusterFixture.Time.GetUtcNow() });
+        return contactId;
+    }
+
+    private async Task TrackAsync(Guid contactId, string name, string properties = "{}") =>
+        await Contact(contactId).TrackAsync(new ContactEvent { Id = Guid.NewGuid(), Name = name, PropertiesJson = properties, OccurredAt = ClusterFixture.Time.GetUtcNow() });
+
+    private static async Task AdvanceAndWakeAsync(TimeSpan by, params IJourneyGrain[] journeys)
+    {
+        ClusterFixture.Time.Advance(by);
+        foreach (var journey in journeys)
+        {
+            await journey.WakeAsync();
+        }
+    }
+
+    private static List<string> SentSteps(Guid contactId) => RecordingDeliveryGrain.For(contactId).Select(s => s.StepId!).ToList();
+
+    [Fact]
+    public async Task Example_contact_who_does_not_open_gets_the_nudge()
+    {
+        ClusterFixture.MoveToNextMonday10();
+        var workflowId = await CreateActiveWorkflowAsync(Example);
+
+        var contactId = await SignUpAsync();
+        var journey = Journey(workflowId, contactId);
+        var waiting = await journey.GetAsync();
+        Assert.Equal("waiting", waiting!.Status);
+        Assert.Equal("wait", waiting.StepId);
+        Assert.Equal(["welcome"], SentSteps(contactId));
+        Assert.Equal($"{JourneyKey.PublicId(workflowId, contactId)}:welcome:1", RecordingDeliveryGrain.For(contactId)[0].SendKey);
+
+        await AdvanceAndWakeAsync(TimeSpan.FromDays(2), journey);
+
+        var done = await journey.GetAsync();
+        Assert.Equal("completed", done!.Status);
+        Assert.Equal(["nudge", "welcome"], SentSteps(contactId).Order().ToList());
+        Assert.Empty(await Contact(contactId).GetActiveJourneysAsync());
+        await fixture.FlushCountersAsync();
+        var stats = await fixture.Grains.GetGrain<IWorkflowGrain>(WorkflowKey.Of(_organizationId, workflowId)).GetStatsAsync();
+        Assert.Equal(1, stats.Entered);
+        Assert.Equal(1, stats.Completed);
+        Assert.Equal(0, stats.Active);
+        Assert.Equal(1, stats.Steps["nudge"]["sent"]);
+        Assert.Equal(0, stats.Steps["wait"]["waiting"]);
+    }
+
+    [Fact]
+    public async Task Example_contact_who_opens_and_buys_completes_with_a_goal()
+    {
+        ClusterFixture.MoveToNextMonday10();
+        var workflowId = await CreateActiveWorkflowAsync(Example);
+        var contactId = await SignUpAsync();
+        var journey = Journey(workflowId, contactId);
+
+        ClusterFixture.Time.Advance(TimeSpan.FromHours(1));
+        await TrackAsync(contactId, "email.opened", $$"""{ "sendKey": "{{JourneyKey.PublicId(workflowId, contactId)}}:welcome:1" }""");
+        await AdvanceAndWakeAsync(TimeSpan.FromDays(2), journey);
+        var waiting = await journey.GetAsync();
+        Assert.Equal("buy", waiting!.StepId);
+        Assert.Equal("event", waiting.WaitingFor);
+
+        await TrackAsync(contactId, "purchased");
+
+        var done = await journey.GetAsync();
+        Assert.Equal("completed", done!.Status);
+        Assert.True(done.GoalReached);
+        Assert.Equal(["welcome"], SentSteps(contactId));
+        await fixture.FlushCountersAsync();
+        var stats = await fixture.Grains.GetGrain<IWorkflowGrain>(WorkflowKey.Of(_organizationId, workflowId)).GetStatsAsync();
+        Assert.Equal(1, stats.Goals);
+        Assert.Equal(1, stats.Steps["welcome"]["opened"]);
+        Assert.Equal(1, stats.Steps["buy"]["goals"]);
+    }
+
+    [Fact]
+    public async Task Example_contact_who_opens_but_does_not_buy_gets_an_offer_on_monday()
+    {
+        ClusterFixture.MoveToNextMonday10();
+        var workflowId = await CreateActiveWorkflowAsync(Example);
+        var contactId = await SignUpAsync();
+        var journey = Journey(workflowId, contactId);
+        await TrackAsync(contactId, "email.opened");
+        await AdvanceAndWakeAsync(TimeSpan.FromDays(2), journey);
+
+        // The wait times out on Saturday; the offer is held for Monday 09:00.
+        await AdvanceAndWakeAsync(TimeSpan.FromDays(3), journey);
+        var held = await journey.GetAsync();
+        Assert.Equal("window", held!.WaitingFor);
+        Assert.Equal(DayOfWeek.Monday, held.DueAt!.Value.DayOfWeek);
+        await AdvanceAndWakeAsync(held.DueAt.Value - ClusterFixture.Time.GetUtcNow(), journey);
+
+        var done = await journey.GetAsync();
+        Assert.Equal("completed", done!.Status);
+        var sent = SentSteps(contactId);
+        Assert.Equal(2, sent.Count);
+        Assert.Contains(sent, s => s is "offerA" or "offerB");
+    }
+
+    [Fact]
+    public async Task Exit_event_ends_a_waiting_journey()
+    {
+        ClusterFixture.MoveToNextMonday10();
+        var workflowId = await CreateActiveWorkflowAsync(Example);
+        var contactId = await SignUpAsync();
+
+        await TrackAsync(contactId, "unsubscribed");
+
+        var journey = await Journey(workflowId, contactId).GetAsync();
+        Assert.Equal("exited", journey!.Status);
+        Assert.Empty(await Contact(contactId).GetActiveJourneysAsync());
+    }
+
+    [Fact]
+    public async Task Repeated_and_late_wakes_send_each_step_once()
+    {
+        ClusterFixture.MoveToNextMonday10();
+        var workflowId = await CreateActiveWorkflowAsync(Example);
+        var contactId = await SignUpAsync();
+        var journey = Journey(workflowId, contactId);
+
+        await AdvanceAndWakeAsync(TimeSpan.FromDays(3), journey, journey, journey);
+
+        Assert.Equal(2, RecordingDeliveryGrain.For(contactId).Count);
+        Assert.All(RecordingDeliveryGrain.For(contactId), s => Assert.Equal(1, RecordingDeliveryGrain.Calls[s.SendKey]));
+    }
+
+    [Fact]
+    public async Task Reentry_never_keeps_a_contact_out_after_it_finished()
+    {
+        ClusterFixture.MoveToNextMonday10();
+        var workflowId = await CreateActiveWorkflowAsync(Example);
+        var contactId = await SignUpAsync();
+        await TrackAsync(contactId, "unsubscribed");
+
+        await TrackAsync(contactId, "signed_up");
+
+        var journey = await Journey(workflowId, contactId).GetAsync();
+        Assert.Equal(1, journey!.Entry);
+        Assert.Equal("exited", journey.Status);
+    }
+
+    [Fact]
+    public async Task Pause_holds_journeys_before_their_next_send_and_resume_continues_them()
+    {
+        ClusterFixture.MoveToNextMonday10();
+        var workflowId = await CreateActiveWorkflowAsync(Example);
+        var workflow = fixture.Grains.GetGrain<IWorkflowGrain>(WorkflowKey.Of(_organizationId, workflowId));
+        var contactId = await SignUpAsync();
+        var journey = Journey(workflowId, contactId);
+
+        Assert.Null((await workflow.PauseAsync()).Error);
+        var refused = await SignUpAsync();
+        Assert.Null(await Journey(workflowId, refused).GetAsync());
+        await AdvanceAndWakeAsync(TimeSpan.FromDays(2), journey);
+        var held = await journey.GetAsync();
+        Assert.Equal("paused", held!.WaitingFor);
+        Assert.Equal("nudge", held.StepId);
+        Assert.Equal(["welcome"], SentSteps(contactId));
+
+        Assert.Null((await workflow.ResumeAsync()).Error);
+
+        var done = await journey.GetAsync();
+        Assert.Equal("completed", done!.Status);
+        Assert.Equal(["nudge", "welcome"], SentSteps(contactId).Order().ToList());
+    }
+
+    [Fact]
+    public async Task Archive_ends_active_journeys()
+    {
+        ClusterFixture.MoveToNextMonday10();
+        var workflowId = await CreateActiveWorkflowAsync(Example);
+        var contactId = await SignUpAsync();
+
+        await fixture.Grains.GetGrain<IWorkflowGrain>(WorkflowKey.Of(_organizationId, workflowId)).ArchiveAsync();
+
+        var journey = await Journey(workflowId, contactId).GetAsync();
+        Assert.Equal("exited", journey!.Status);
+        Assert.Equal("archived", journey.EndReason);
+    }
+
+    [Fact]
+    public async Task Publishing_v2_while_v1_journeys_wait_finishes_them_on_v1_and_starts_new_ones_on_v2()
+    {
+        ClusterFixture.MoveToNextMonday10();
+        var templateV1 = Guid.NewGuid();
+        var templateV2 = Guid.NewGuid();
+        string Definition(Guid template) => $$"""
+            { "name": "Versions", "trigger": { "type": "event", "event": "joined" }, "start": "wait",
+              "steps": [ { "id": "wait", "type": "delay", "duration": "P1D", "next": "mail" }, { "id": "mail", "type": "send", "templateId": "{{template}}" } ] }
+            """;
+        var workflowId = await CreateActiveWorkflowAsync(Definition(templateV1));
+        var workflow = fixture.Grains.GetGrain<IWorkflowGrain>(WorkflowKey.Of(_organizationId, workflowId));
+        var early = await SignUpAsync("joined");
+
+        Assert.Null((await workflow.UpdateDraftAsync(WorkflowJson.Serialize(WorkflowJson.ParseValid(Definition(templateV2))), "event", "Versions")).Error);
+        var published = await workflow.PublishAsync(null);
+        Assert.Equal(2, published.Workflow!.Version);
+        Assert.Equal(2, published.Workflow.ActiveVersion);
+        var late = await SignUpAsync("joined");
+        Assert.Equal(1, (await Journey(workflowId, early).GetAsync())!.Version);
+        Assert.Equal(2, (await Journey(workflowId, late).GetAsync())!.Version);
+
+        await AdvanceAndWakeAsync(TimeSpan.FromDays(1), Journey(workflowId, early), Journey(workflowId, late));
+
+        Assert.Equal(templateV1, RecordingDeliveryGrain.For(early).Single().TemplateId);
+        Assert.Equal(templateV2, RecordingDeliveryGrain.For(late).Single().TemplateId);
+    }
+
+    [Fact]
+    public async Task Frequency_cap_is_shared_by_two_workflows()
+    {
+        ClusterFixture.MoveToNextMonday10();
+        const string Capped = """
+            { "name": "Capped", "trigger": { "type": "event", "event": "promo" }, "settings": { "frequencyCap": { "max": 1, "per": "P1D" } }, "start": "a",
+              "steps": [ { "id": "a", "type": "send", "templateId": "t" } ] }
+            """;
+        var first = await CreateActiveWorkflowAsync(Capped);
+        var second = await CreateActiveWorkflowAsync(Capped);
+
+        var contactId = await SignUpAsync("promo");
+
+        var views = new[] { await Journey(first, contactId).GetAsync(), await Journey(second, contactId).GetAsync() };
+        Assert.Single(RecordingDeliveryGrain.For(contactId));
+        Assert.Single(views, v => v!.WaitingFor == "cap");
+        var held = views.Single(v => v!.WaitingFor == "cap")!;
+        await AdvanceAndWakeAsync(TimeSpan.FromDays(1), Journey(held.WorkflowId, contactId));
+        Assert.Equal(2, RecordingDeliveryGrain.For(contactId).Count);
+    }
+
+    [Fact]
+    public async Task Wait_for_event_inside_an_event_triggered_journey_and_update_contact()
+    {
+        ClusterFixture.MoveToNextMonday10();
+        var workflowId = await CreateActiveWorkflowAsync("""
+            { "name": "Cart", "trigger": { "type": "event", "event": "cart" }, "start": "w",
+              "steps": [ { "id": "w", "type": "waitForEvent", "event": "cart", "filter": [ { "property": "stage", "op": "eq", "value": "checkout" } ], "timeout": "PT1H", "onTimeout": "remind", "next": "tag" },
+                         { "id": "tag", "type": "updateContact", "set": { "checkedOut": true }, "next": null },
+                         { "id": "remind", "type": "send", "templateId": "t" } ] }
+            """);
+        var contactId = await SignUpAsync("cart", """{ "stage": "browse" }""");
+        var journey = Journey(workflowId, contactId);
+        Assert.Equal("event", (await journey.GetAsync())!.WaitingFor);
+
+        await TrackAsync(contactId, "cart", """{ "stage": "checkout" }""");
+
+        Assert.Equal("completed", (await journey.GetAsync())!.Status);
+        var profile = await Contact(contactId).GetProfileAsync();
+        Assert.True(JsonNode.Parse(profile!.PropertiesJson)!["checkedOut"]!.GetValue<bool>());
+        Assert.Empty(RecordingDeliveryGrain.For(contactId));
+    }
+}

@@ -1,0 +1,321 @@
+using System.Text.Json.Nodes;
+using Automator.Workflows;
+
+namespace Automator.UnitTests.Workflows;
+
+public sealed class WorkflowValidatorTests
+{
+    private readonly WorkflowValidator _validator = new();
+
+    private ValidationErrors Validate(JsonObject node, IReadOnlySet<string>? templates = null) =>
+        _validator.Validate(ExampleWorkflow.Parse(node), templates ?? ExampleWorkflow.Templates);
+
+    private static void AssertError(ValidationErrors errors, string key, string mentions)
+    {
+        Assert.True(errors.All.ContainsKey(key), $"expected an error at '{key}', got: {errors}");
+        Assert.Contains(errors.All[key], m => m.Contains(mentions, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void The_api_example_is_valid()
+    {
+        var errors = Validate(ExampleWorkflow.Node());
+
+        Assert.True(errors.IsEmpty, errors.ToString());
+    }
+
+    [Fact]
+    public void Every_step_type_and_trigger_parses_and_validates()
+    {
+        var json = """
+        {
+          "name": "All steps", "trigger": { "type": "event", "event": "order", "filter": { "plan": "pro" } },
+          "settings": { "reentry": "P7D", "timeZone": "America/New_York" },
+          "start": "a",
+          "steps": [
+            { "id": "a", "type": "send", "templateId": "tpl_1", "variants": [ { "id": "A", "weight": 1 }, { "id": "B", "weight": 1, "subject": "Hi" } ], "next": "b" },
+            { "id": "b", "type": "waitUntil", "timeOfDay": "10:00", "next": "c" },
+            { "id": "c", "type": "waitUntil", "property": "trial_ends_at", "offset": "-P3D", "next": "d" },
+            { "id": "d", "type": "waitUntil", "at": "2030-01-01T00:00:00Z", "next": "e" },
+            { "id": "e", "type": "updateContact", "set": { "stage": "warm" }, "next": "f" },
+            { "id": "f", "type": "webhook", "url": "https://example.com/hook", "method": "POST", "body": { "x": 1 }, "next": "g" },
+            { "id": "g", "type": "branch", "conditions": [ { "when": { "property": "plan", "op": "eq", "value": "pro" }, "next": "h" },
+                                                         { "when": { "eventProperty": "amount", "op": "gt", "value": 10 }, "next": "h" } ], "else": "x" },
+            { "id": "h", "type": "waitForEvent", "event": "paid", "filter": [ { "property": "amount", "op": "gte", "value": 5 } ], "next": "x" },
+            { "id": "x", "type": "exit" }
+          ]
+        }
+        """;
+
+        var errors = _validator.Validate(WorkflowJson.ParseValid(json), ExampleWorkflow.Templates);
+
+        Assert.True(errors.IsEmpty, errors.ToString());
+    }
+
+    [Fact]
+    public void Unknown_next_names_the_step()
+    {
+        var node = ExampleWorkflow.Node();
+        node.Step("wait")["next"] = "nowhere";
+
+        AssertError(Validate(node), "steps.wait.next", "Step 'wait'");
+    }
+
+    [Fact]
+    public void Unknown_branch_and_timeout_targets_name_the_step()
+    {
+        var node = ExampleWorkflow.Node();
+        node.Step("opened?")["else"] = "ghost";
+        node.Step("buy")["onTimeout"] = "ghost2";
+
+        var errors = Validate(node);
+
+        AssertError(errors, "steps.opened?.else", "ghost");
+        AssertError(errors, "steps.buy.onTimeout", "ghost2");
+    }
+
+    [Fact]
+    public void Unreachable_step_is_named()
+    {
+        var node = ExampleWorkflow.Node();
+        node["steps"]!.AsArray().Add(JsonNode.Parse("""{ "id": "orphan", "type": "send", "templateId": "tpl_1" }"""));
+
+        AssertError(Validate(node), "steps.orphan", "unreachable");
+    }
+
+    [Fact]
+    public void Cycle_without_a_wait_is_rejected_naming_its_steps()
+    {
+        var node = ExampleWorkflow.Node();
+        node.Step("nudge")["next"] = "opened?";
+
+        var errors = Validate(node);
+
+        Assert.Contains(errors.All, e => e.Key.StartsWith("steps.", StringComparison.Ordinal) && e.Value.Any(m => m.Contains("cycle", StringComparison.Ordinal) && m.Contains("nudge", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void Cycle_through_a_delay_is_allowed()
+    {
+        var node = ExampleWorkflow.Node();
+        node.Step("nudge")["next"] = "wait";
+
+        Assert.True(Validate(node).IsEmpty);
+    }
+
+    [Fact]
+    public void Missing_template_is_named()
+    {
+        var node = ExampleWorkflow.Node();
+        node.Step("nudge")["templateId"] = "tpl_gone";
+
+        AssertError(Validate(node), "steps.nudge.templateId", "tpl_gone");
+    }
+
+    [Fact]
+    public void Send_without_template_is_rejected()
+    {
+        var node = ExampleWorkflow.Node();
+        node.Step("nudge").Remove("templateId");
+
+        AssertError(Validate(node, templates: null), "steps.nudge.templateId", "Step 'nudge'");
+    }
+
+    [Theory]
+    [InlineData("2 days")]
+    [InlineData("P2X")]
+    [InlineData("-P1D")]
+    [InlineData("PT0S")]
+    public void Bad_delay_duration_is_named(string duration)
+    {
+        var node = ExampleWorkflow.Node();
+        node.Step("wait")["duration"] = duration;
+
+        AssertError(Validate(node), "steps.wait.duration", "Step 'wait'");
+    }
+
+    [Fact]
+    public void Missing_delay_duration_is_named()
+    {
+        var node = ExampleWorkflow.Node();
+        node.Step("wait").Remove("duration");
+
+        AssertError(Validate(node), "steps.wait.duration", "required");
+    }
+
+    [Fact]
+    public void Bad_timeout_is_named()
+    {
+        var node = ExampleWorkflow.Node();
+        node.Step("buy")["timeout"] = "three days";
+
+        AssertError(Validate(node), "steps.buy.timeout", "Step 'buy'");
+    }
+
+    [Fact]
+    public void Bad_time_zone_is_rejected()
+    {
+        var node = ExampleWorkflow.Node();
+        node["settings"]!["timeZone"] = "Mars/Olympus";
+
+        AssertError(Validate(node), "settings.timeZone", "Mars/Olympus");
+    }
+
+    [Theory]
+    [InlineData("25:00")]
+    [InlineData("9am")]
+    public void Bad_time_of_day_is_named(string time)
+    {
+        var node = ExampleWorkflow.Node();
+        node.Step("wait")["type"] = "waitUntil";
+        node.Step("wait").Remove("duration");
+        node.Step("wait")["timeOfDay"] = time;
+
+        AssertError(Validate(node), "steps.wait.timeOfDay", "Step 'wait'");
+    }
+
+    [Fact]
+    public void Bad_send_window_is_rejected()
+    {
+        var node = ExampleWorkflow.Node();
+        node["settings"]!["sendWindow"] = JsonNode.Parse("""{ "start": "9", "end": "18:00", "days": ["funday"] }""");
+
+        var errors = Validate(node);
+
+        AssertError(errors, "settings.sendWindow.start", "9");
+        AssertError(errors, "settings.sendWindow.days", "funday");
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-5)]
+    public void Split_weight_not_positive_is_named(double weight)
+    {
+        var node = ExampleWorkflow.Node();
+        node.Step("offer")["branches"]![0]!["weight"] = weight;
+
+        AssertError(Validate(node), "steps.offer.branches[0].weight", "Step 'offer'");
+    }
+
+    [Fact]
+    public void Variant_weight_not_positive_is_named()
+    {
+        var node = ExampleWorkflow.Node();
+        node.Step("nudge")["variants"] = JsonNode.Parse("""[ { "id": "A", "weight": 0 }, { "id": "B", "weight": 1 } ]""");
+
+        AssertError(Validate(node), "steps.nudge.variants[0].weight", "Step 'nudge'");
+    }
+
+    [Theory]
+    [InlineData("""{ "type": "event" }""", "trigger.event")]
+    [InlineData("""{ "type": "segmentEntry" }""", "trigger.segmentId")]
+    [InlineData("""{ "type": "listJoin", "listId": "nope" }""", "trigger.listId")]
+    [InlineData("""{ "type": "dateProperty" }""", "trigger.property")]
+    [InlineData("""{ "type": "dateProperty", "property": "trial_ends_at", "offset": "3 days" }""", "trigger.offset")]
+    [InlineData("""{ "type": "webhook" }""", "trigger.secret")]
+    [InlineData("""{ "type": "telepathy" }""", "trigger.type")]
+    public void Trigger_missing_fields_is_rejected(string trigger, string key)
+    {
+        var node = ExampleWorkflow.Node();
+        node["trigger"] = JsonNode.Parse(trigger);
+
+        Assert.True(Validate(node).All.ContainsKey(key), Validate(node).ToString());
+    }
+
+    [Fact]
+    public void Missing_trigger_is_rejected()
+    {
+        var node = ExampleWorkflow.Node();
+        node.Remove("trigger");
+
+        Assert.True(Validate(node).All.ContainsKey("trigger"));
+    }
+
+    [Fact]
+    public void Unknown_step_type_is_named()
+    {
+        var node = ExampleWorkflow.Node();
+        node.Step("nudge")["type"] = "teleport";
+
+        AssertError(Validate(node), "steps.nudge.type", "teleport");
+    }
+
+    [Fact]
+    public void Duplicate_step_id_is_named()
+    {
+        var node = ExampleWorkflow.Node();
+        node["steps"]!.AsArray().Add(JsonNode.Parse("""{ "id": "nudge", "type": "exit" }"""));
+
+        AssertError(Validate(node), "steps.nudge.id", "more than one");
+    }
+
+    [Fact]
+    public void Unknown_start_is_rejected()
+    {
+        var node = ExampleWorkflow.Node();
+        node["start"] = "nope";
+
+        AssertError(Validate(node), "start", "nope");
+    }
+
+    [Fact]
+    public void Branch_on_engagement_with_a_non_send_step_is_named()
+    {
+        var node = ExampleWorkflow.Node();
+        node.Step("opened?")["conditions"]![0]!["when"] = JsonNode.Parse("""{ "opened": "wait" }""");
+
+        AssertError(Validate(node), "steps.opened?.conditions[0].when", "not a send step");
+    }
+
+    [Fact]
+    public void Bad_branch_operator_is_named()
+    {
+        var node = ExampleWorkflow.Node();
+        node.Step("opened?")["conditions"]![0]!["when"] = JsonNode.Parse("""{ "property": "plan", "op": "resembles", "value": 1 }""");
+
+        AssertError(Validate(node), "steps.opened?.conditions[0].when", "resembles");
+    }
+
+    [Fact]
+    public void Bad_reentry_and_frequency_cap_are_rejected()
+    {
+        var node = ExampleWorkflow.Node();
+        node["settings"]!["reentry"] = "sometimes";
+        node["settings"]!["frequencyCap"] = JsonNode.Parse("""{ "max": 0, "per": "daily" }""");
+
+        var errors = Validate(node);
+
+        Assert.True(errors.All.ContainsKey("settings.reentry"));
+        Assert.True(errors.All.ContainsKey("settings.frequencyCap.max"));
+        Assert.True(errors.All.ContainsKey("settings.frequencyCap.per"));
+    }
+
+    [Fact]
+    public void Webhook_needs_an_http_url()
+    {
+        var node = ExampleWorkflow.Node();
+        node.Step("nudge")["type"] = "webhook";
+        node.Step("nudge")["url"] = "ftp://example.com";
+
+        AssertError(Validate(node), "steps.nudge.url", "Step 'nudge'");
+    }
+
+    [Fact]
+    public void Malformed_json_names_the_path()
+    {
+        var definition = WorkflowJson.Parse("""{ "name": "x", "steps": [ { "id": 5 } ] }""", out var errors);
+
+        Assert.Null(definition);
+        Assert.Contains(errors.All.Keys, k => k.Contains("steps", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void WaitUntil_needs_exactly_one_form()
+    {
+        var node = ExampleWorkflow.Node();
+        node.Step("wait")["type"] = "waitUntil";
+        node.Step("wait").Remove("duration");
+
+        AssertError(Validate(node), "steps.wait", "exactly one");
+    }
+}
