@@ -2,6 +2,7 @@ using System.Net;
 using Automator.Dashboard;
 using Automator.Infrastructure.Database;
 using Automator.Infrastructure.Storage;
+using Automator.Silo.Demo;
 using Automator.WebApi;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Orleans.Configuration;
@@ -112,6 +113,12 @@ public static class SiloHostingExtensions
         if (hosting.WebApi)
         {
             builder.AddWebApi();
+            var demo = configuration.GetSection(DemoOptions.Section).Get<DemoOptions>() ?? new DemoOptions();
+            if (demo.Seed && durable)
+            {
+                builder.Services.AddSingleton(demo);
+                builder.Services.AddHostedService<DemoSeeder>();
+            }
         }
 
         if (hosting.Dashboard)
