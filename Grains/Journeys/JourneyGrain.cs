@@ -1,3 +1,4 @@
+using Automator.Live;
 using System.Text.Json;
 using Automator.Contacts;
 using Automator.Delivery;
@@ -18,6 +19,7 @@ public sealed class JourneyServices(
     IJourneyStore store,
     ISendStep sendStep,
     IJourneyWebhooks webhooks,
+    ILiveEvents live,
     IOptions<JourneyOptions> options,
     IOptions<ReminderOptions> reminderOptions,
     ILogger<JourneyGrain> logger)
@@ -29,6 +31,7 @@ public sealed class JourneyServices(
     public IJourneyStore Store { get; } = store;
     public ISendStep SendStep { get; } = sendStep;
     public IJourneyWebhooks Webhooks { get; } = webhooks;
+    public ILiveEvents Live { get; } = live;
     public JourneyOptions Options { get; } = options.Value;
     public TimeSpan ReminderPeriod { get; } = reminderOptions.Value.MinimumReminderPeriod > TimeSpan.Zero ? reminderOptions.Value.MinimumReminderPeriod : TimeSpan.FromMinutes(1);
     public ILogger<JourneyGrain> Logger { get; } = logger;
@@ -196,11 +199,12 @@ public sealed class JourneyGrain(
             RecentSends = [.. contact.RecentSends],
         };
         var now = Now;
+        var stepBefore = s.IsInJourney ? s.StepId : null;
         var plan = services.Planner.Plan(definition, s, stimulus, context, now);
-        return await ApplyAsync(plan, contact, now);
+        return await ApplyAsync(plan, contact, now, stepBefore);
     }
 
-    private async Task<JourneyOutcome> ApplyAsync(JourneyPlan plan, ContactSnapshot contact, DateTimeOffset now)
+    private async Task<JourneyOutcome> ApplyAsync(JourneyPlan plan, ContactSnapshot contact, DateTimeOffset now, string? stepBefore)
     {
         var s = state.State;
         var outcome = new JourneyOutcome { Rejected = plan.Rejected };
@@ -235,6 +239,7 @@ public sealed class JourneyGrain(
             services.Store.Record(Row(now), plan.History.Select(h => new JourneyEventRow(
                 _organizationId, _workflowId, _contactId, _journeyId, h.Version, h.Entry, h.Kind, h.StepId, h.Detail, h.At)).ToList());
             services.Counters.Add(_organizationId, _workflowId, plan.Counters);
+            PublishMoves(plan, stepBefore);
             if (plan.Held)
             {
                 await GrainFactory.GetGrain<IWorkflowGrain>(WorkflowKey.Of(_organizationId, _workflowId)).HoldAsync(_contactId);
@@ -362,6 +367,27 @@ public sealed class JourneyGrain(
 
         // Not written on its own: a stale value only costs one more look-up later.
         state.State.ReminderDue = null;
+    }
+
+    /// <summary>Tells the live dashboard which steps this plan moved the journey between.</summary>
+    private void PublishMoves(JourneyPlan plan, string? current)
+    {
+        foreach (var h in plan.History)
+        {
+            (string? From, string? To)? move = h.Kind switch
+            {
+                "enter" => (null, h.StepId),
+                "step" => (h.StepId, h.Detail),
+                "complete" => (current, null),
+                "exit" => (h.StepId ?? current, null),
+                _ => null,
+            };
+            if (move is { } m)
+            {
+                services.Live.JourneyMoved(_organizationId, _workflowId, _journeyId, _contactId, m.From, m.To, h.At);
+                current = m.To;
+            }
+        }
     }
 
     private JourneyRow Row(DateTimeOffset now)

@@ -1,3 +1,5 @@
+using Automator.Live;
+using Automator.WebApi.Segments;
 using System.Globalization;
 using System.Text.Json;
 using Automator.Contacts;
@@ -127,6 +129,16 @@ public static class EventEndpoints
                 });
             }
         }));
+
+        if (resolved.Count > 0)
+        {
+            services.GetService<ILiveEvents>()?.EventsIngested(organizationId, resolved.Count);
+            if (dataSource is not null && services.GetService<SegmentStore>() is { } segments)
+            {
+                // Event conditions ("purchased at least once in 30 days") change with the event just written.
+                await segments.RefreshContactsAsync(organizationId, resolved.Select(r => r.ContactId).Distinct().ToList(), CancellationToken.None);
+            }
+        }
 
         return new AcceptResult(rows.Count - rejected.Count, rejected, resolved.ToDictionary(r => r.Index, r => r.ContactId));
     }
