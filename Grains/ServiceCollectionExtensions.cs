@@ -1,3 +1,4 @@
+using Automator.Delivery;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -18,6 +19,7 @@ public static class ServiceCollectionExtensions
             services.TryAddSingleton(_ => NpgsqlDataSource.Create(connectionString));
         }
 
+        services.AddDelivery(configuration);
         return services;
     }
 }
