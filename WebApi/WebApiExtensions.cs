@@ -1,3 +1,4 @@
+using Automator.WebApi.Delivery;
 using Scalar.AspNetCore;
 
 namespace Automator.WebApi;
@@ -19,6 +20,7 @@ public static class WebApiExtensions
         app.UseStatusCodePages();
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapScalarApiReference("/scalar");
+        app.MapDeliveryApi();
         return app;
     }
 }
