@@ -37,12 +37,13 @@ public sealed class SendWorkerGrain(
     private static readonly Counter<long> Sends = AutomatorMeters.Meter.CreateCounter<long>("automator.delivery.sends", description: "Provider calls by provider and outcome");
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(10);
     private static readonly TimeSpan ViewLifetime = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan LateTolerance = TimeSpan.FromMilliseconds(20);
 
     private readonly FairShareQueue<Job> _queue = new();
     private readonly Dictionary<string, View> _views = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ProviderReport> _reports = new(StringComparer.Ordinal);
     private List<SendOutcomeRecord> _outcomes = [];
-    private readonly List<Job> _retries = [];
+    private List<Job> _retries = [];
     private IGrainTimer? _timer;
     private int _inFlight;
     private bool _pumping;
@@ -132,18 +133,24 @@ public sealed class SendWorkerGrain(
 
     private async Task SendAsync(Job job, string providerName, DateTimeOffset slot)
     {
-        ProviderOutcome outcome;
+        ProviderOutcome? outcome;
         try
         {
-            var wait = slot - time.GetUtcNow();
-            if (wait > TimeSpan.Zero)
-            {
-                await Task.Delay(wait, time);
-            }
-
             var provider = providers.Get(providerName);
-            // Rendering to the wire format and the HTTP exchange run on the thread pool, not on this activation's turn.
-            outcome = await Task.Run(() => provider.SendAsync(job.Email));
+            // Waiting for the slot, building the wire format and the HTTP exchange all run on the thread pool, so a busy
+            // activation turn cannot delay a send past its slot and bunch it up with the next ones.
+            outcome = await Task.Run(async () =>
+            {
+                var wait = slot - time.GetUtcNow();
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.Delay(wait, time);
+                }
+
+                // A slot missed by more than the tolerance (a stalled process) is forfeited rather than sent late:
+                // sending it now would bunch it with the next slots and exceed the provider's rate.
+                return time.GetUtcNow() - slot > LateTolerance ? null : await provider.SendAsync(job.Email);
+            });
         }
         catch (Exception ex)
         {
@@ -151,6 +158,14 @@ public sealed class SendWorkerGrain(
         }
 
         _inFlight--;
+        if (outcome is null)
+        {
+            Report(providerName).Unused++;
+            _outcomes.Add(new SendOutcomeRecord(job.Ref, SendStatus.Queued, null, null, null, time.GetUtcNow()));
+            _retries.Add(job);
+            return;
+        }
+
         job.Attempts++;
         Sends.Add(1, new KeyValuePair<string, object?>("provider", providerName), new KeyValuePair<string, object?>("outcome", outcome.Kind.ToString().ToLowerInvariant()));
         var report = Report(providerName);
@@ -188,10 +203,14 @@ public sealed class SendWorkerGrain(
     /// <summary>Writes outcomes to the send log, then requeues retries (only once their row is back to queued), then reports.</summary>
     private async Task FlushAsync()
     {
-        if (_outcomes.Count > 0)
+        // Take both together: a retry may only be queued again once its row is back to 'queued', and sends completing
+        // while this flush awaits add to the next batch, not to this one.
+        var batch = _outcomes;
+        var retries = _retries;
+        _outcomes = [];
+        _retries = [];
+        if (batch.Count > 0)
         {
-            var batch = _outcomes;
-            _outcomes = [];
             try
             {
                 await sendLog.RecordOutcomesAsync(batch);
@@ -200,16 +219,16 @@ public sealed class SendWorkerGrain(
             {
                 logger.LogError(ex, "Recording {Count} send outcomes failed; retrying.", batch.Count);
                 _outcomes.AddRange(batch);
+                _retries.AddRange(retries);
                 return;
             }
         }
 
-        foreach (var job in _retries)
+        foreach (var job in retries)
         {
             _queue.Enqueue(job.Email.OrganizationId, job.Transactional, job, job.NotBefore);
         }
 
-        _retries.Clear();
         foreach (var (name, report) in _reports.ToArray())
         {
             _reports.Remove(name);

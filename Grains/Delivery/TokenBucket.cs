@@ -15,10 +15,16 @@ public sealed class TokenBucketOptions
     public TimeSpan LeaseHorizon { get; set; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>
+    /// Slots start at least this far in the future, to cover the worker's own latency between the lease and the sends
+    /// (marking the rows as sending); otherwise the head of a lease is already late and goes out in a bunch.
+    /// </summary>
+    public TimeSpan LeaseLead { get; set; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>
     /// Fraction of the rate kept in reserve so that scheduling jitter between the lease and the wire never pushes a
     /// one-second window at the provider over its limit.
     /// </summary>
-    public double Headroom { get; set; } = 0.01;
+    public double Headroom { get; set; } = 0.03;
 
     /// <summary>After a throttle the rate is multiplied by this (adaptive back-off)...</summary>
     public double ThrottleFactor { get; set; } = 0.5;
@@ -154,9 +160,9 @@ public sealed class TokenBucket
         }
 
         var interval = TimeSpan.FromSeconds(1 / (_rate * (1 - _options.Headroom)));
-        var earliest = now - interval * Math.Max(0, _options.Burst - 1);
+        var earliest = now + _options.LeaseLead - (interval * Math.Max(0, _options.Burst - 1));
         var first = _nextSlot > earliest ? _nextSlot : earliest;
-        var horizonEnd = now + _options.LeaseHorizon;
+        var horizonEnd = now + _options.LeaseLead + _options.LeaseHorizon;
         if (first > horizonEnd)
         {
             return new RateLease(0, now, interval, first - horizonEnd);

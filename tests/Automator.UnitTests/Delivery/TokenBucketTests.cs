@@ -9,7 +9,7 @@ public sealed class TokenBucketTests
 
     private static (TokenBucket Bucket, FakeTimeProvider Time) Create(Action<TokenBucketOptions>? configure = null)
     {
-        var options = new TokenBucketOptions { RatePerSecond = 100, Headroom = 0 };
+        var options = new TokenBucketOptions { RatePerSecond = 100, Headroom = 0, LeaseLead = TimeSpan.Zero };
         configure?.Invoke(options);
         var time = new FakeTimeProvider(Start);
         return (new TokenBucket(options, time), time);
@@ -26,6 +26,17 @@ public sealed class TokenBucketTests
         Assert.Equal(Start, lease.FirstSlot);
         Assert.Equal(TimeSpan.FromMilliseconds(10), lease.Interval);
         Assert.Equal(Start.AddMilliseconds(250), lease.SlotOf(25));
+    }
+
+    [Fact]
+    public void Slots_start_after_the_lead_so_the_worker_is_ready_before_the_first_one()
+    {
+        var (bucket, _) = Create(o => o.LeaseLead = TimeSpan.FromMilliseconds(50));
+
+        var lease = bucket.Lease(1000);
+
+        Assert.Equal(Start.AddMilliseconds(50), lease.FirstSlot);
+        Assert.Equal(26, lease.Count);
     }
 
     [Fact]
