@@ -25,7 +25,9 @@ public interface ISendWorkerGrain : IGrainWithIntegerKey
 /// Each activation keeps a fair-share queue, leases batches of send slots from the provider grain it routes to,
 /// sends each message at its slot, and reports outcomes in batches: to the send log and to the provider grains.
 /// </summary>
-[StatelessWorker, Reentrant]
+// Idle-worker removal is off: an activation holding queued or in-flight sends receives no calls while it drains, and
+// removing it then would drop its queue.
+[StatelessWorker(maxLocalWorkers: 4, removeIdleWorkers: false), Reentrant]
 public sealed class SendWorkerGrain(
     ProviderRegistry providers,
     ISendLog sendLog,
@@ -38,6 +40,9 @@ public sealed class SendWorkerGrain(
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(10);
     private static readonly TimeSpan ViewLifetime = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan LateTolerance = TimeSpan.FromMilliseconds(20);
+
+    // Slots closer than this are beyond timer precision: such rates are paced by the lease as a whole, never forfeited.
+    private static readonly TimeSpan MinimumPacedInterval = TimeSpan.FromMilliseconds(1);
 
     private readonly FairShareQueue<Job> _queue = new();
     private readonly Dictionary<string, View> _views = new(StringComparer.Ordinal);
@@ -109,7 +114,7 @@ public sealed class SendWorkerGrain(
                     if (moved.Contains(job.Ref.Id))
                     {
                         _inFlight++;
-                        _ = SendAsync(job, route.Provider, lease.FirstSlot + (lease.Interval * slot++));
+                        _ = SendAsync(job, route.Provider, lease.FirstSlot + (lease.Interval * slot++), mayForfeit: lease.Interval >= MinimumPacedInterval && !job.Forfeited);
                     }
                     else
                     {
@@ -131,7 +136,7 @@ public sealed class SendWorkerGrain(
         }
     }
 
-    private async Task SendAsync(Job job, string providerName, DateTimeOffset slot)
+    private async Task SendAsync(Job job, string providerName, DateTimeOffset slot, bool mayForfeit)
     {
         ProviderOutcome? outcome;
         try
@@ -149,7 +154,7 @@ public sealed class SendWorkerGrain(
 
                 // A slot missed by more than the tolerance (a stalled process) is forfeited rather than sent late:
                 // sending it now would bunch it with the next slots and exceed the provider's rate.
-                return time.GetUtcNow() - slot > LateTolerance ? null : await provider.SendAsync(job.Email);
+                return mayForfeit && time.GetUtcNow() - slot > LateTolerance ? null : await provider.SendAsync(job.Email);
             });
         }
         catch (Exception ex)
@@ -160,6 +165,7 @@ public sealed class SendWorkerGrain(
         _inFlight--;
         if (outcome is null)
         {
+            job.Forfeited = true;
             Report(providerName).Unused++;
             _outcomes.Add(new SendOutcomeRecord(job.Ref, SendStatus.Queued, null, null, null, time.GetUtcNow()));
             _retries.Add(job);
@@ -284,5 +290,8 @@ public sealed class SendWorkerGrain(
         public bool Transactional { get; } = transactional;
         public int Attempts { get; set; }
         public DateTimeOffset NotBefore { get; set; }
+
+        /// <summary>A send forfeits its slot at most once, so a slow machine cannot starve it.</summary>
+        public bool Forfeited { get; set; }
     }
 }

@@ -6,5 +6,6 @@ public static class BenchScenarios
     public static Dictionary<string, Func<string[], Task>> All { get; } = new(StringComparer.OrdinalIgnoreCase)
     {
         ["postgres-upserts"] = PostgresBaseline.RunAsync,
+        ["delivery"] = DeliveryBench.RunAsync,
     };
 }
