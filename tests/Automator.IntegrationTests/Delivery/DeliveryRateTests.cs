@@ -3,6 +3,11 @@ using Automator.IntegrationTests.Infrastructure;
 
 namespace Automator.IntegrationTests.Delivery;
 
+/// <summary>Timing-sensitive: runs on its own, after the parallel tests, so other tests' load does not skew the clock.</summary>
+[CollectionDefinition(nameof(DeliveryRateTests), DisableParallelization = true)]
+public sealed class DeliveryRateCollection;
+
+[Collection(nameof(DeliveryRateTests))]
 public sealed class DeliveryRateTests
 {
     [Fact]
