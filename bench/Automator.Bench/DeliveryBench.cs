@@ -170,15 +170,18 @@ public static class DeliveryBench
 
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("""
-            INSERT INTO organizations (id, name, postal_address) VALUES ($1, 'Bench Co', '1 Loop Road, Localhost');
-            INSERT INTO email_templates (id, organization_id, name, subject, html) VALUES ($2, $1, 'bench', $3, $4);
-            """, connection);
-        command.Parameters.Add(new NpgsqlParameter { Value = organizationId });
-        command.Parameters.Add(new NpgsqlParameter { Value = templateId });
-        command.Parameters.Add(new NpgsqlParameter { Value = Subject });
-        command.Parameters.Add(new NpgsqlParameter { Value = Html });
-        await command.ExecuteNonQueryAsync();
+        await using (var organization = new NpgsqlCommand("INSERT INTO organizations (id, name, postal_address) VALUES ($1, 'Bench Co', '1 Loop Road, Localhost')", connection))
+        {
+            organization.Parameters.Add(new NpgsqlParameter { Value = organizationId });
+            await organization.ExecuteNonQueryAsync();
+        }
+
+        await using var template = new NpgsqlCommand("INSERT INTO email_templates (id, organization_id, name, subject, html) VALUES ($1, $2, 'bench', $3, $4)", connection);
+        template.Parameters.Add(new NpgsqlParameter { Value = templateId });
+        template.Parameters.Add(new NpgsqlParameter { Value = organizationId });
+        template.Parameters.Add(new NpgsqlParameter { Value = Subject });
+        template.Parameters.Add(new NpgsqlParameter { Value = Html });
+        await template.ExecuteNonQueryAsync();
     }
 
     private static void Progress(string message) => Console.Error.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] {message}");
