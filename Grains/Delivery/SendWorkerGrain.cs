@@ -107,7 +107,25 @@ public sealed class SendWorkerGrain(
                     Report(route.Provider).Unused += lease.Count - jobs.Count;
                 }
 
-                var moved = await sendLog.MarkSendingAsync(jobs.Select(j => j.Ref).ToArray(), route.Provider);
+                IReadOnlySet<Guid> moved;
+                try
+                {
+                    moved = await sendLog.MarkSendingAsync(jobs.Select(j => j.Ref).ToArray(), route.Provider);
+                }
+                catch (Exception ex)
+                {
+                    // Nothing was sent: put the batch back and give the slots back.
+                    logger.LogError(ex, "Marking {Count} sends as sending failed; they stay queued.", jobs.Count);
+                    var later = time.GetUtcNow() + TimeSpan.FromSeconds(1);
+                    foreach (var job in jobs)
+                    {
+                        _queue.Enqueue(job.Email.OrganizationId, job.Transactional, job, later);
+                    }
+
+                    Report(route.Provider).Unused += jobs.Count;
+                    break;
+                }
+
                 var slot = 0;
                 foreach (var job in jobs)
                 {
