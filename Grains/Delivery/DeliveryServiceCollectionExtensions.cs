@@ -45,6 +45,7 @@ public static class DeliveryServiceCollectionExtensions
         services.TryAddSingleton<ISendLog>(sp => sp.GetService<NpgsqlDataSource>() is { } dataSource
             ? new PostgresSendLog(dataSource)
             : new InMemorySendLog());
+        services.AddHostedService<InterruptedSendSweeper>();
         return services;
     }
 }

@@ -69,8 +69,14 @@ public interface ISendLog
 
     Task<SendPage> ListAsync(Guid organizationId, SendQuery query);
 
-    /// <summary>Ambiguous outcomes recorded for an organization (status unknown).</summary>
+    /// <summary>Sends of an organization in a status.</summary>
     Task<long> CountAsync(Guid organizationId, SendStatus status);
+
+    /// <summary>
+    /// Settles sends left <c>sending</c> longer than <paramref name="olderThan"/> (their silo stopped mid-call): the provider
+    /// may have accepted them, so they become <c>unknown</c> and are never resent. Returns how many.
+    /// </summary>
+    Task<int> SettleInterruptedAsync(TimeSpan olderThan);
 }
 
 public static class SendStatusNames

@@ -110,6 +110,9 @@ public sealed class InMemorySendLog : ISendLog
         return Task.FromResult(new SendPage(items, more ? SendCursor.Encode(items[^1]) : null));
     }
 
+    // Nothing outlives the process in memory, so no other process can leave anything behind.
+    public Task<int> SettleInterruptedAsync(TimeSpan olderThan) => Task.FromResult(0);
+
     public Task<long> CountAsync(Guid organizationId, SendStatus status) =>
         Task.FromResult((long)_sends.Values.Count(s => s.OrganizationId == organizationId && s.Status == status));
 }

@@ -223,6 +223,17 @@ public sealed class PostgresSendLog(NpgsqlDataSource dataSource) : ISendLog
         return (long)(await command.ExecuteScalarAsync())!;
     }
 
+    public async Task<int> SettleInterruptedAsync(TimeSpan olderThan)
+    {
+        await using var command = dataSource.CreateCommand("""
+            UPDATE email_sends SET status = 'unknown', updated_at = now(),
+                error = coalesce(error || '; ', '') || 'interrupted while sending (its silo stopped); may have been accepted, not resent'
+            WHERE status = 'sending' AND updated_at < now() - $1
+            """);
+        command.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = olderThan });
+        return await command.ExecuteNonQueryAsync();
+    }
+
     /// <summary>Makes sure the month's partition exists (they are created a year ahead at migration; this covers longer uptimes).</summary>
     private async Task EnsurePartitionAsync(DateTimeOffset at)
     {

@@ -206,3 +206,31 @@ public sealed class DeliveryBehaviourTests
         Assert.Equal(100, recovered.RatePerSecond);
     }
 }
+
+public sealed class InterruptedSendTests
+{
+    [Fact]
+    public async Task A_send_left_sending_by_a_stopped_silo_is_settled_unknown_and_never_resent()
+    {
+        var connectionString = await SharedPostgres.CreateMigratedDatabaseAsync("sweep");
+        await using var dataSource = Npgsql.NpgsqlDataSource.Create(connectionString);
+        var log = new Automator.Delivery.SendLog.PostgresSendLog(dataSource);
+        var organization = Guid.NewGuid();
+        var old = DateTimeOffset.UtcNow.AddHours(-1);
+        var (stale, _) = await log.CreateAsync(new Automator.Delivery.SendLog.SendRecord { Id = Guid.NewGuid(), OrganizationId = organization, SendKey = "stale:1", Email = "a@example.com", Status = SendStatus.Queued, CreatedAt = old });
+        var (fresh, _) = await log.CreateAsync(new Automator.Delivery.SendLog.SendRecord { Id = Guid.NewGuid(), OrganizationId = organization, SendKey = "fresh:1", Email = "b@example.com", Status = SendStatus.Queued, CreatedAt = DateTimeOffset.UtcNow });
+        await log.MarkSendingAsync([new(stale.Id, stale.CreatedAt), new(fresh.Id, fresh.CreatedAt)], "sendgrid");
+        await using (var age = dataSource.CreateCommand("UPDATE email_sends SET updated_at = now() - interval '1 hour' WHERE send_key = 'stale:1'"))
+        {
+            await age.ExecuteNonQueryAsync();
+        }
+
+        var settled = await log.SettleInterruptedAsync(TimeSpan.FromMinutes(10));
+        var again = await log.MarkSendingAsync([new(stale.Id, stale.CreatedAt)], "sendgrid");
+
+        Assert.Equal(1, settled);
+        Assert.Equal(SendStatus.Unknown, (await log.FindByKeyAsync("stale:1"))!.Status);
+        Assert.Equal(SendStatus.Sending, (await log.FindByKeyAsync("fresh:1"))!.Status);
+        Assert.Empty(again);
+    }
+}
