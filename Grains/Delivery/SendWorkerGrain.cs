@@ -39,7 +39,8 @@ public sealed class SendWorkerGrain(
     private static readonly Counter<long> Sends = AutomatorMeters.Meter.CreateCounter<long>("automator.delivery.sends", description: "Provider calls by provider and outcome");
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(10);
     private static readonly TimeSpan ViewLifetime = TimeSpan.FromMilliseconds(250);
-    private static readonly TimeSpan LateTolerance = TimeSpan.FromMilliseconds(20);
+    private static readonly TimeSpan LateTolerance = TimeSpan.FromMilliseconds(10);
+    private const int MaxForfeits = 5;
 
     // Slots closer than this are beyond timer precision: such rates are paced by the lease as a whole, never forfeited.
     private static readonly TimeSpan MinimumPacedInterval = TimeSpan.FromMilliseconds(1);
@@ -132,7 +133,7 @@ public sealed class SendWorkerGrain(
                     if (moved.Contains(job.Ref.Id))
                     {
                         _inFlight++;
-                        _ = SendAsync(job, route.Provider, lease.FirstSlot + (lease.Interval * slot++), mayForfeit: lease.Interval >= MinimumPacedInterval && !job.Forfeited);
+                        _ = SendAsync(job, route.Provider, lease.FirstSlot + (lease.Interval * slot++), mayForfeit: lease.Interval >= MinimumPacedInterval && job.Forfeits < MaxForfeits);
                     }
                     else
                     {
@@ -183,7 +184,7 @@ public sealed class SendWorkerGrain(
         _inFlight--;
         if (outcome is null)
         {
-            job.Forfeited = true;
+            job.Forfeits++;
             Report(providerName).Unused++;
             _outcomes.Add(new SendOutcomeRecord(job.Ref, SendStatus.Queued, null, null, null, time.GetUtcNow()));
             _retries.Add(job);
@@ -309,7 +310,7 @@ public sealed class SendWorkerGrain(
         public int Attempts { get; set; }
         public DateTimeOffset NotBefore { get; set; }
 
-        /// <summary>A send forfeits its slot at most once, so a slow machine cannot starve it.</summary>
-        public bool Forfeited { get; set; }
+        /// <summary>A send forfeits a slot only a few times, so a slow machine cannot starve it.</summary>
+        public int Forfeits { get; set; }
     }
 }
