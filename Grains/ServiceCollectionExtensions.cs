@@ -2,6 +2,7 @@ using Automator.Live;
 using Automator.Contacts;
 using Automator.Journeys;
 using Automator.Workflows;
+using Automator.Delivery;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -24,6 +25,7 @@ public static class ServiceCollectionExtensions
 
         services.AddLive(configuration);
         AddJourneyEngine(services, configuration, durable: !string.IsNullOrWhiteSpace(connectionString));
+        services.AddDelivery(configuration);
         return services;
     }
 

@@ -14,6 +14,7 @@ using Automator.WebApi.Events;
 using Automator.WebApi.Workflows;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Npgsql;
+using Automator.WebApi.Delivery;
 using Scalar.AspNetCore;
 
 namespace Automator.WebApi;
@@ -106,6 +107,7 @@ public static class WebApiExtensions
         app.MapWorkflowsApi();
         app.MapEventsApi();
         app.MapWorkflowWebhooks();
+        app.MapDeliveryApi();
         return app;
     }
 

@@ -10,5 +10,6 @@ public static class BenchScenarios
         ["live"] = LiveBench.RunAsync,
         ["live-clients"] = LiveBench.RunClientsAsync,
         ["journeys"] = JourneyBench.RunAsync,
+        ["delivery"] = DeliveryBench.RunAsync,
     };
 }

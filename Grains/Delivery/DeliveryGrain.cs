@@ -1,0 +1,135 @@
+using System.Net.Mail;
+using Automator.Delivery.Providers;
+using Automator.Delivery.Rendering;
+using Automator.Delivery.SendLog;
+using Microsoft.Extensions.Logging;
+using Orleans.Concurrency;
+
+namespace Automator.Delivery;
+
+/// <summary>
+/// The delivery front door: validate, check suppression, render, write the send log row (claiming the send key) and
+/// only then hand the message to this silo's sending worker. Stateless, so send steps on every silo call it locally.
+/// </summary>
+[StatelessWorker]
+public sealed class DeliveryGrain(
+    ISendLog sendLog,
+    MessageComposer composer,
+    TimeProvider time,
+    ILogger<DeliveryGrain> logger) : Grain, IDeliveryGrain
+{
+    public async Task<SendReceipt> SendAsync(SendRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (string.IsNullOrWhiteSpace(request.SendKey))
+        {
+            throw new ArgumentException("A send needs a send key.", nameof(request));
+        }
+
+        var existing = await sendLog.FindByKeyAsync(request.SendKey);
+        if (existing is not null)
+        {
+            return Receipt(existing, duplicate: true);
+        }
+
+        var now = time.GetUtcNow();
+        var record = new SendRecord
+        {
+            Id = Guid.CreateVersion7(now),
+            OrganizationId = request.OrganizationId,
+            SendKey = request.SendKey,
+            ContactId = request.ContactId == Guid.Empty ? null : request.ContactId,
+            WorkflowId = request.WorkflowId,
+            JourneyId = request.JourneyId,
+            StepId = request.StepId,
+            Variant = request.Variant,
+            TemplateId = request.TemplateId == Guid.Empty ? null : request.TemplateId,
+            Email = request.Email?.Trim() ?? "",
+            Status = SendStatus.Queued,
+            CreatedAt = now,
+        };
+
+        var invalid = Validate(request);
+        if (invalid is not null)
+        {
+            return await RecordEndAsync(record with { Status = SendStatus.Failed, Error = invalid });
+        }
+
+        var facts = await sendLog.LoadFactsAsync(request.OrganizationId, request.ContactId, record.Email, request.TemplateId);
+        var suppressedBecause = facts.SuppressedBecause
+            ?? (facts.Contact is { } c && SuppressionHash.BlockingStatuses.Contains(c.Status) ? c.Status : null);
+        if (suppressedBecause is not null)
+        {
+            return await RecordEndAsync(record with { Status = SendStatus.Suppressed, Error = $"suppressed: {suppressedBecause}" });
+        }
+
+        if (facts.Template is null)
+        {
+            return await RecordEndAsync(record with { Status = SendStatus.Failed, Error = $"template {request.TemplateId} not found" });
+        }
+
+        OutboundEmail email;
+        try
+        {
+            email = composer.Compose(new ComposeRequest(
+                record.Id, request.SendKey, request.OrganizationId, facts.OrganizationName, facts.PostalAddress,
+                request.ContactId, record.Email, facts.Contact?.FirstName, facts.Contact?.LastName, facts.Contact?.PropertiesJson,
+                request.EventJson, request.WorkflowId, request.JourneyId, request.StepId, facts.Template, request.SubjectOverride,
+                request.Transactional || !facts.Template.Marketing));
+        }
+        catch (TemplateRenderException ex)
+        {
+            return await RecordEndAsync(record with { Subject = facts.Template.Subject, Status = SendStatus.Failed, Error = ex.Message });
+        }
+
+        var (stored, created) = await sendLog.CreateAsync(record with { Subject = email.Subject });
+        if (!created)
+        {
+            return Receipt(stored, duplicate: true);
+        }
+
+        await GrainFactory.GetGrain<ISendWorkerGrain>(0).EnqueueAsync(new Dispatch
+        {
+            Email = email,
+            CreatedAt = stored.CreatedAt,
+            AmbiguousPolicy = facts.AmbiguousPolicy,
+        });
+        return Receipt(stored, duplicate: false);
+    }
+
+    private async Task<SendReceipt> RecordEndAsync(SendRecord record)
+    {
+        var (stored, created) = await sendLog.CreateAsync(record);
+        if (created && record.Status == SendStatus.Failed)
+        {
+            logger.LogWarning("Send {SendKey} failed before reaching a provider: {Error}", record.SendKey, record.Error);
+        }
+
+        return Receipt(stored, duplicate: !created);
+    }
+
+    private static string? Validate(SendRequest request)
+    {
+        if (request.OrganizationId == Guid.Empty)
+        {
+            return "organizationId is required";
+        }
+
+        if (!MailAddress.TryCreate(request.Email?.Trim(), out var address) || address.Address != request.Email!.Trim())
+        {
+            return $"'{request.Email}' is not a valid email address";
+        }
+
+        return request.TemplateId == Guid.Empty ? "templateId is required" : null;
+    }
+
+    private static SendReceipt Receipt(SendRecord record, bool duplicate) => new()
+    {
+        SendKey = record.SendKey,
+        SendId = record.Id,
+        Status = record.Status,
+        Provider = record.Provider,
+        Error = record.Error,
+        Duplicate = duplicate,
+    };
+}

@@ -1,0 +1,51 @@
+using Automator.Delivery.Providers;
+using Automator.Delivery.Rendering;
+using Automator.Delivery.SendLog;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Npgsql;
+
+namespace Automator.Delivery;
+
+public static class DeliveryServiceCollectionExtensions
+{
+    /// <summary>Delivery services: options, renderer, tracking tokens, providers, and the send log (PostgreSQL or in memory).</summary>
+    public static IServiceCollection AddDelivery(this IServiceCollection services, IConfiguration configuration)
+    {
+        if (services.Any(s => s.ServiceType == typeof(ProviderRegistry)))
+        {
+            return services;
+        }
+
+        var options = DeliveryOptions.FromConfiguration(configuration);
+        services.TryAddSingleton(options);
+        services.TryAddSingleton(_ => TrackingTokens.FromConfiguration(configuration));
+        services.TryAddSingleton<EmailRenderer>();
+        services.TryAddSingleton<MessageComposer>();
+
+        services.AddHttpClient(DeliveryOptions.SendGrid, c => c.Timeout = options.ProviderTimeout)
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { MaxConnectionsPerServer = 256, PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
+        services.AddHttpClient(DeliveryOptions.Ses, c => c.Timeout = options.ProviderTimeout)
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { MaxConnectionsPerServer = 256, PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
+        services.AddSingleton<IEmailProvider>(sp => new OutboxEmailProvider(options, sp.GetRequiredService<TimeProvider>()));
+        if (options.SendGridConfigured)
+        {
+            services.AddSingleton<IEmailProvider>(sp => new SendGridEmailProvider(
+                sp.GetRequiredService<IHttpClientFactory>().CreateClient(DeliveryOptions.SendGrid), options, sp.GetRequiredService<TimeProvider>()));
+        }
+
+        if (options.SesConfigured)
+        {
+            services.AddSingleton<IEmailProvider>(sp => new SesEmailProvider(
+                sp.GetRequiredService<IHttpClientFactory>().CreateClient(DeliveryOptions.Ses), options, sp.GetRequiredService<TimeProvider>()));
+        }
+
+        services.TryAddSingleton(sp => new ProviderRegistry(options, sp.GetServices<IEmailProvider>()));
+        services.TryAddSingleton<ISendLog>(sp => sp.GetService<NpgsqlDataSource>() is { } dataSource
+            ? new PostgresSendLog(dataSource)
+            : new InMemorySendLog());
+        services.AddHostedService<InterruptedSendSweeper>();
+        return services;
+    }
+}

@@ -1,0 +1,118 @@
+using System.Collections.Concurrent;
+using Automator.Delivery.Rendering;
+
+namespace Automator.Delivery.SendLog;
+
+/// <summary>
+/// The send log without a database (development mode, <c>dotnet run</c> with no connection string). Templates,
+/// contacts, organizations and suppressions can be put in directly.
+/// </summary>
+public sealed class InMemorySendLog : ISendLog
+{
+    private readonly ConcurrentDictionary<string, Guid> _keys = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<Guid, SendRecord> _sends = new();
+    private readonly ConcurrentDictionary<Guid, TemplateContent> _templates = new();
+    private readonly ConcurrentDictionary<(Guid, string), ContactFacts> _contacts = new();
+    private readonly ConcurrentDictionary<Guid, (string Name, string? PostalAddress, AmbiguousPolicy Policy)> _organizations = new();
+    private readonly ConcurrentDictionary<(Guid, string), string> _suppressions = new();
+    private readonly Lock _lock = new();
+
+    public void PutTemplate(TemplateContent template) => _templates[template.Id] = template;
+
+    public void PutContact(Guid organizationId, ContactFacts contact) => _contacts[(organizationId, contact.Email.ToLowerInvariant())] = contact;
+
+    public void PutOrganization(Guid organizationId, string name, string? postalAddress, AmbiguousPolicy policy = AmbiguousPolicy.AtMostOnce) =>
+        _organizations[organizationId] = (name, postalAddress, policy);
+
+    public void Suppress(Guid organizationId, string email, string reason) => _suppressions[(organizationId, Convert.ToHexString(SuppressionHash.Of(email)))] = reason;
+
+    public Task<SendRecord?> FindByKeyAsync(string sendKey) =>
+        Task.FromResult(_keys.TryGetValue(sendKey, out var id) && _sends.TryGetValue(id, out var record) ? record : null);
+
+    public Task<DeliveryFacts> LoadFactsAsync(Guid organizationId, Guid contactId, string email, Guid templateId)
+    {
+        var organization = _organizations.TryGetValue(organizationId, out var org) ? org : ("", null, AmbiguousPolicy.AtMostOnce);
+        var contact = _contacts.TryGetValue((organizationId, email.ToLowerInvariant()), out var c) ? c : null;
+        var suppressed = _suppressions.TryGetValue((organizationId, Convert.ToHexString(SuppressionHash.Of(email))), out var reason) ? reason : null;
+        return Task.FromResult(new DeliveryFacts(organization.Item1, organization.Item2, organization.Item3, contact, _templates.GetValueOrDefault(templateId), suppressed));
+    }
+
+    public Task<(SendRecord Record, bool Created)> CreateAsync(SendRecord record)
+    {
+        lock (_lock)
+        {
+            if (_keys.TryGetValue(record.SendKey, out var existing))
+            {
+                return Task.FromResult((_sends[existing], false));
+            }
+
+            _keys[record.SendKey] = record.Id;
+            _sends[record.Id] = record;
+            return Task.FromResult((record, true));
+        }
+    }
+
+    public Task<IReadOnlySet<Guid>> MarkSendingAsync(IReadOnlyList<SendRef> sends, string provider)
+    {
+        var moved = new HashSet<Guid>();
+        lock (_lock)
+        {
+            foreach (var send in sends)
+            {
+                if (_sends.TryGetValue(send.Id, out var record) && record.Status == SendStatus.Queued)
+                {
+                    _sends[send.Id] = record with { Status = SendStatus.Sending, Provider = provider, Attempts = record.Attempts + 1 };
+                    moved.Add(send.Id);
+                }
+            }
+        }
+
+        return Task.FromResult<IReadOnlySet<Guid>>(moved);
+    }
+
+    public Task RecordOutcomesAsync(IReadOnlyList<SendOutcomeRecord> outcomes)
+    {
+        lock (_lock)
+        {
+            foreach (var outcome in outcomes)
+            {
+                if (_sends.TryGetValue(outcome.Send.Id, out var record))
+                {
+                    _sends[outcome.Send.Id] = record with
+                    {
+                        Status = outcome.Status,
+                        Provider = outcome.Provider ?? record.Provider,
+                        ProviderMessageId = outcome.ProviderMessageId ?? record.ProviderMessageId,
+                        Error = outcome.Error,
+                        SentAt = outcome.Status == SendStatus.Sent ? outcome.At : record.SentAt,
+                    };
+                }
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<SendPage> ListAsync(Guid organizationId, SendQuery query)
+    {
+        var hasCursor = SendCursor.TryDecode(query.Cursor, out var afterTime, out var afterId);
+        var rows = _sends.Values
+            .Where(s => s.OrganizationId == organizationId)
+            .Where(s => query.ContactId is null || s.ContactId == query.ContactId)
+            .Where(s => query.WorkflowId is null || s.WorkflowId == query.WorkflowId)
+            .Where(s => query.Status is null || s.Status == query.Status)
+            .OrderByDescending(s => s.CreatedAt).ThenByDescending(s => s.Id)
+            .Where(s => !hasCursor || s.CreatedAt < afterTime || (s.CreatedAt == afterTime && s.Id.CompareTo(afterId) < 0))
+            .Take(query.Limit + 1)
+            .ToList();
+        var more = rows.Count > query.Limit;
+        var items = rows.Take(query.Limit).ToList();
+        return Task.FromResult(new SendPage(items, more ? SendCursor.Encode(items[^1]) : null));
+    }
+
+    // Nothing outlives the process in memory, so no other process can leave anything behind.
+    public Task<int> SettleInterruptedAsync(TimeSpan olderThan) => Task.FromResult(0);
+
+    public Task<long> CountAsync(Guid organizationId, SendStatus status) =>
+        Task.FromResult((long)_sends.Values.Count(s => s.OrganizationId == organizationId && s.Status == status));
+}

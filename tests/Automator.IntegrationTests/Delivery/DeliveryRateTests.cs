@@ -1,0 +1,70 @@
+using Automator.Delivery;
+using Automator.IntegrationTests.Infrastructure;
+
+namespace Automator.IntegrationTests.Delivery;
+
+/// <summary>Timing-sensitive: runs on its own, after the parallel tests, so other tests' load does not skew the clock.</summary>
+[CollectionDefinition(nameof(DeliveryRateTests), DisableParallelization = true)]
+public sealed class DeliveryRateCollection;
+
+[Collection(nameof(DeliveryRateTests))]
+public sealed class DeliveryRateTests
+{
+    [Fact]
+    public async Task A_200_per_second_limit_holds_across_two_silos_and_the_backlog_drains_near_the_limit()
+    {
+        const int Sends = 1200;
+        await using var harness = await DeliveryHarness.StartAsync(withSes: false, silos: 2, settings: new Dictionary<string, string?>
+        {
+            ["Automator:Providers:SendGrid:RatePerSecond"] = "200",
+            ["Automator:Providers:Timeout"] = "00:00:30",
+        });
+        var org = await harness.SeedOrganizationAsync();
+        var template = await harness.SeedTemplateAsync(org);
+        var silos = harness.Silos.Select(s => s.Services.GetService(typeof(IGrainFactory)) as IGrainFactory).ToArray();
+
+        // Build the whole backlog first with the provider paused, so the drain is measured on a full queue.
+        var provider = harness.Grains.GetGrain<IProviderGrain>("sendgrid");
+        await provider.PauseAsync();
+        using var gate = new SemaphoreSlim(64);
+        var receipts = await Task.WhenAll(Enumerable.Range(0, Sends).Select(async i =>
+        {
+            await gate.WaitAsync();
+            try
+            {
+                return await harness.SendAsync(org, Guid.NewGuid(), $"bulk{i}@example.com", template, grains: silos[i % silos.Length]);
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }));
+        Assert.Empty(harness.SendGrid.LogEntries);
+        await provider.ResumeAsync();
+        await Eventually.WaitAsync(
+            () => Task.FromResult(DeliveryHarness.Requests(harness.SendGrid, DeliveryHarness.SendGridPath).Count),
+            c => c >= Sends, TimeSpan.FromSeconds(60), "every send to reach the fake provider");
+        var sent = await Eventually.WaitAsync(() => harness.SendLog.CountAsync(org, SendStatus.Sent), c => c == Sends, TimeSpan.FromSeconds(30), "every send to be logged as sent");
+
+        var arrivals = DeliveryHarness.Requests(harness.SendGrid, DeliveryHarness.SendGridPath).Select(e => e.RequestMessage.DateTime).Order().ToArray();
+        var busiestSecond = 0;
+        for (int first = 0, end = 0; first < arrivals.Length; first++)
+        {
+            while (end < arrivals.Length && arrivals[end] - arrivals[first] < TimeSpan.FromSeconds(1))
+            {
+                end++;
+            }
+
+            busiestSecond = Math.Max(busiestSecond, end - first);
+        }
+
+        var drainRate = (arrivals.Length - 1) / (arrivals[^1] - arrivals[0]).TotalSeconds;
+
+        Console.WriteLine($"busiest second {busiestSecond}, backlog of {Sends} drained at {drainRate:F1}/s");
+        Assert.All(receipts, r => Assert.False(r.Duplicate));
+        Assert.Equal(Sends, arrivals.Length);
+        Assert.Equal(Sends, sent);
+        Assert.InRange(busiestSecond, 150, 202);
+        Assert.True(drainRate >= 190, $"the backlog drained at {drainRate:F1}/s");
+    }
+}
