@@ -1,3 +1,4 @@
+using Automator.Live;
 using Automator.Delivery.Providers;
 
 namespace Automator.Delivery;
@@ -12,13 +13,15 @@ public sealed class ProviderGrainState
 public sealed class ProviderGrain(
     [PersistentState("provider")] IPersistentState<ProviderGrainState> state,
     DeliveryOptions options,
-    TimeProvider time) : Grain, IProviderGrain
+    TimeProvider time,
+    ILiveEvents live) : Grain, IProviderGrain
 {
     private TokenBucket _bucket = null!;
     private ProviderCircuit _circuit = null!;
     private SlidingCounter _sent = null!;
     private SlidingCounter _errors = null!;
     private DateTimeOffset _lastThrottle;
+    private ProviderHealth? _published;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -91,7 +94,19 @@ public sealed class ProviderGrain(
 
         _sent.Add(sent);
         _errors.Add(errors);
+        PublishHealth();
         return Task.CompletedTask;
+    }
+
+    /// <summary>Operators see a provider change state live (the provider is shared, so every organization does).</summary>
+    private void PublishHealth()
+    {
+        var health = Health();
+        if (health != _published)
+        {
+            _published = health;
+            live.ProviderStateChanged(null, this.GetPrimaryKeyString(), health.ToString().ToLowerInvariant());
+        }
     }
 
     public Task<ProviderStatus> GetStatusAsync() => Task.FromResult(new ProviderStatus
@@ -114,6 +129,8 @@ public sealed class ProviderGrain(
             state.State.Paused = true;
             await state.WriteStateAsync();
         }
+
+        PublishHealth();
     }
 
     public async Task ResumeAsync()
@@ -123,6 +140,8 @@ public sealed class ProviderGrain(
             state.State.Paused = false;
             await state.WriteStateAsync();
         }
+
+        PublishHealth();
     }
 
     private ProviderHealth Health()

@@ -1,3 +1,4 @@
+using Automator.Live;
 using System.Diagnostics.Metrics;
 using Automator.Delivery.Providers;
 using Automator.Delivery.SendLog;
@@ -32,6 +33,7 @@ public sealed class SendWorkerGrain(
     ProviderRegistry providers,
     ISendLog sendLog,
     TimeProvider time,
+    ILiveEvents live,
     ILogger<SendWorkerGrain> logger) : Grain, ISendWorkerGrain
 {
     private const int MaxLease = 200;
@@ -193,6 +195,11 @@ public sealed class SendWorkerGrain(
 
         job.Attempts++;
         Sends.Add(1, new KeyValuePair<string, object?>("provider", providerName), new KeyValuePair<string, object?>("outcome", outcome.Kind.ToString().ToLowerInvariant()));
+        if (outcome.Kind == OutcomeKind.Accepted)
+        {
+            live.SendRecorded(job.Email.OrganizationId, providerName);
+        }
+
         var report = Report(providerName);
         report.Outcomes.Add((int)outcome.Kind);
         if (outcome.Kind == OutcomeKind.Throttled)
