@@ -9,7 +9,7 @@ public static class LiveDashboardExtensions
 {
     /// <summary>Path prefixes that belong to the API and operations, never to the web UI's client-side routes.</summary>
     private static readonly string[] ServerPrefixes =
-        ["/v1", "/hubs", "/health", "/metrics", "/openapi", "/orleans", "/scalar", "/t/", "/u/", "/webhooks", "/assets"];
+        ["/v1", "/hubs", "/health", "/metrics", "/openapi", "/orleans", "/scalar", "/t/", "/u/", "/webhooks", "/hooks", "/assets"];
 
     /// <summary>Registers the live hub, the live relay from the cluster, and the web UI.</summary>
     public static WebApplicationBuilder AddLiveDashboard(this WebApplicationBuilder builder)

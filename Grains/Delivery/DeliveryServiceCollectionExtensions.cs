@@ -42,8 +42,10 @@ public static class DeliveryServiceCollectionExtensions
         }
 
         services.TryAddSingleton(sp => new ProviderRegistry(options, sp.GetServices<IEmailProvider>()));
-        services.TryAddSingleton<ISendLog>(sp => sp.GetService<NpgsqlDataSource>() is { } dataSource
-            ? new PostgresSendLog(dataSource)
+        // Decided by the connection string: in-memory mode may still hold a placeholder data source that is never opened.
+        var durable = !string.IsNullOrWhiteSpace(configuration.GetConnectionString("Postgres"));
+        services.TryAddSingleton<ISendLog>(sp => durable
+            ? new PostgresSendLog(sp.GetRequiredService<NpgsqlDataSource>())
             : new InMemorySendLog());
         services.AddHostedService<InterruptedSendSweeper>();
         return services;

@@ -104,7 +104,7 @@ public static class EventEndpoints
             }
         }
 
-        var dataSource = services.GetService<NpgsqlDataSource>();
+        var dataSource = string.IsNullOrWhiteSpace(services.GetRequiredService<IConfiguration>().GetConnectionString("Postgres")) ? null : services.GetService<NpgsqlDataSource>();
         if (dataSource is not null && resolved.Count > 0)
         {
             var fresh = await FreshIdempotencyKeysAsync(dataSource, organizationId, resolved.Where(r => r.Event.IdempotencyKey is not null).Select(r => r.Event.IdempotencyKey!).ToList());

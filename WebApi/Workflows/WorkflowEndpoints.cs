@@ -54,6 +54,12 @@ public static class WorkflowEndpoints
     private static async Task<Results<Ok<JsonObject>, ValidationProblem, ProblemHttpResult>> UpdateAsync(
         Guid id, JsonElement body, HttpContext http, IGrainFactory grains, WorkflowValidator validator, IWorkflowCatalog catalog)
     {
+        // Another organization's workflow is not found, whatever the body says.
+        if (await Grain(grains, http, id).GetAsync() is null)
+        {
+            return TypedResults.Problem(title: "No such workflow.", statusCode: StatusCodes.Status404NotFound);
+        }
+
         var (definition, json, errors) = await ValidateAsync(body, http.User.GetOrganizationId(), validator, catalog);
         if (definition is null)
         {

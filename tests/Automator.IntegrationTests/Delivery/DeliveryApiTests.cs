@@ -82,7 +82,7 @@ public sealed class DeliveryApiTests
     [Fact]
     public async Task Sends_list_rejects_a_bad_query_naming_each_field()
     {
-        await using var harness = await DeliveryHarness.StartAsync(durable: false);
+        await using var harness = await DeliveryHarness.StartAsync();
         using var client = harness.Web.CreateClientFor(Guid.NewGuid(), Scopes.SendsRead);
 
         var response = await client.GetAsync("/v1/sends?contactId=nope&status=lost&limit=0&cursor=%%%");
@@ -100,7 +100,7 @@ public sealed class DeliveryApiTests
     [Fact]
     public async Task Routes_require_a_caller_and_their_scope()
     {
-        await using var harness = await DeliveryHarness.StartAsync(durable: false);
+        await using var harness = await DeliveryHarness.StartAsync();
         using var anonymous = harness.Web.CreateClient();
         using var viewer = harness.Web.CreateClientFor(Guid.NewGuid(), Scopes.SendsRead, Scopes.ProvidersRead);
 
@@ -108,7 +108,8 @@ public sealed class DeliveryApiTests
         Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/v1/providers")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await viewer.GetAsync("/v1/providers")).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await viewer.PostAsync("/v1/providers/sendgrid/pause", null)).StatusCode);
-        using var noSends = harness.Web.CreateClientFor(Guid.NewGuid(), Scopes.ProvidersRead);
+        using var noSends = await harness.CreateKeyClientAsync(await harness.SeedOrganizationAsync(), Scopes.ProvidersRead);
+        Assert.Equal(HttpStatusCode.OK, (await noSends.GetAsync("/v1/providers")).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await noSends.GetAsync("/v1/sends")).StatusCode);
     }
 
@@ -166,15 +167,11 @@ public sealed class DeliveryApiTests
         var receipt = await harness.SendAsync(org, Guid.NewGuid(), "dev@example.com", template);
         var sent = await harness.WaitForAsync(receipt.SendKey, DeliveryHarness.Finished, "the outbox send");
         var files = await Eventually.WaitAsync(() => Task.FromResult(Directory.Exists(outbox) ? Directory.GetFiles(outbox, "*.eml") : []), f => f.Length == 1, TimeSpan.FromSeconds(10), "the .eml file");
-        using var client = harness.Web.CreateClientFor(Guid.NewGuid(), Scopes.ProvidersRead);
-        var providers = await harness.GetJsonAsync(client, "/v1/providers");
-
         Assert.Equal(SendStatus.Sent, sent.Status);
         Assert.Equal("outbox", sent.Provider);
         var eml = await File.ReadAllTextAsync(files[0]);
         Assert.Contains("To: dev@example.com", eml, StringComparison.Ordinal);
         Assert.Contains("Subject: Hello dev@example.com", eml, StringComparison.Ordinal);
         Assert.Contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click", eml, StringComparison.Ordinal);
-        Assert.Equal("outbox", Assert.Single(providers.GetProperty("items").EnumerateArray()).GetProperty("name").GetString());
     }
 }

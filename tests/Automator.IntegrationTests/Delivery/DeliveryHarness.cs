@@ -137,6 +137,24 @@ public sealed class DeliveryHarness : IAsyncDisposable
     public static IReadOnlyList<ILogEntry> Requests(WireMockServer server, string path) =>
         server.LogEntries.Where(e => e.RequestMessage.Path == path).OrderBy(e => e.RequestMessage.DateTime).ToList();
 
+    /// <summary>A client holding an API key of the organization with exactly these scopes.</summary>
+    public async Task<HttpClient> CreateKeyClientAsync(Guid organizationId, params string[] scopes)
+    {
+        var key = "ak_test_" + Guid.NewGuid().ToString("N");
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            "INSERT INTO api_keys (id, organization_id, name, prefix, key_hash, scopes) VALUES (@id, @org, 'test', 'ak_test_', @hash, @scopes)", connection);
+        command.Parameters.AddWithValue("id", Guid.NewGuid());
+        command.Parameters.AddWithValue("org", organizationId);
+        command.Parameters.AddWithValue("hash", Automator.WebApi.Identity.ApiKeyAuthenticationHandler.Hash(key));
+        command.Parameters.AddWithValue("scopes", scopes);
+        await command.ExecuteNonQueryAsync();
+        var client = Web.CreateClient();
+        client.DefaultRequestHeaders.Add(Automator.WebApi.Identity.ApiKeyAuthenticationHandler.HeaderName, key);
+        return client;
+    }
+
     public async Task<Guid> SeedOrganizationAsync(string? postalAddress = "1 Main Street\nSpringfield, IL 62701", string? ambiguousPolicy = null)
     {
         var id = Guid.NewGuid();

@@ -231,27 +231,4 @@ public sealed class JourneyApiTests(PostgresDatabase database) : IClassFixture<P
         var stats = await Eventually.WaitAsync(() => client.GetFromJsonAsync<JsonObject>($"/v1/workflows/{id}/stats"), s => (long)s!["entered"]! >= 1, TimeSpan.FromSeconds(10), "the webhook entry");
         Assert.Equal(1, (long)stats!["entered"]!);
     }
-
-    [Fact]
-    public async Task In_memory_mode_runs_a_workflow_from_an_event()
-    {
-        await using var app = new AutomatorApp(connectionString: null, "mem-" + Guid.NewGuid().ToString("N")[..6], LogSends);
-        var tenant = await TestTenant.CreateAsync(app);
-        using var client = tenant.Client(app);
-        var workflow = """
-            { "name": "Memory", "trigger": { "type": "event", "event": "hello" }, "start": "hi",
-              "steps": [ { "id": "hi", "type": "send", "templateId": "tpl_1", "next": "wait" }, { "id": "wait", "type": "delay", "duration": "PT1H" } ] }
-            """;
-        var id = (string)(await (await client.PostAsync("/v1/workflows", Json(workflow))).Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
-        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync($"/v1/workflows/{id}/activate", null)).StatusCode);
-
-        var tracked = await client.PostAsync("/v1/events", Json("""{ "email": "mem@example.test", "name": "hello" }"""));
-
-        Assert.Equal(HttpStatusCode.Accepted, tracked.StatusCode);
-        var contactId = (await tracked.Content.ReadFromJsonAsync<JsonObject>())!["contactId"]!.GetValue<Guid>();
-        var journey = await client.GetFromJsonAsync<JsonObject>($"/v1/journeys/{Guid.Parse(id):N}-{contactId:N}");
-        Assert.Equal("wait", (string?)journey!["stepId"]);
-        var journeys = await client.GetFromJsonAsync<JsonObject>($"/v1/workflows/{id}/journeys?status=waiting");
-        Assert.Single(journeys!["items"]!.AsArray());
-    }
 }
