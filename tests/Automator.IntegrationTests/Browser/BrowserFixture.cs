@@ -44,7 +44,7 @@ public sealed class BrowserFixture : IAsyncLifetime
         var context = await Browser.NewContextAsync(new BrowserNewContextOptions
         {
             BaseURL = System.BaseUrl,
-            ViewportSize = new ViewportSize { Width = 1400, Height = 900 },
+            ViewportSize = new ViewportSize { Width = 1600, Height = 1200 },
         });
         context.SetDefaultTimeout(15_000);
         return await context.NewPageAsync();
