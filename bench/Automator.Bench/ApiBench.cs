@@ -52,8 +52,52 @@ public static class ApiBench
         var (_, updatePerSecond, _, _) = await BatchUpsertsAsync(http, duration, "new");
         Console.WriteLine($"| POST /v1/contacts/batch ({BatchSize:N0}/call, {Clients} clients): updates/s of existing contacts | {updatePerSecond:N0} |");
 
-        var (sent, p50, p99, achieved) = await FixedRateSinglesAsync(http, rate, duration);
+        var (sent, p50, p99, achieved) = await FixedRateSinglesAsync(http, rate, duration,
+            i => http.PostAsJsonAsync("/v1/contacts", new { email = $"single-{i}@bench.example", properties = new { plan = "pro" } }));
         Console.WriteLine($"| POST /v1/contacts single upsert at {rate:N0}/s offered: p50 / p99 | {p50:N1} ms / {p99:N1} ms ({achieved:N0}/s achieved, {sent:N0} requests) |");
+
+        // Events go all the way: validation, idempotency keys, the events table, then each contact's grain.
+        var (events, eventsPerSecond, eventsP50, eventsP99) = await EventBatchesAsync(http, duration, created);
+        Console.WriteLine($"| POST /v1/events/batch ({BatchSize:N0}/call, {Clients} clients) into contact grains: events/s | {eventsPerSecond:N0} (p50 {eventsP50:N0} ms, p99 {eventsP99:N0} ms per call; {events:N0} events) |");
+        var eventRate = Option(args, "--event-rate", 1_000);
+        var (singleEvents, eventP50, eventP99, eventAchieved) = await FixedRateSinglesAsync(http, eventRate, duration,
+            i => http.PostAsJsonAsync("/v1/events", new { email = $"new-{i % Math.Max(1, created)}@bench.example", name = "page_viewed", properties = new { n = i } }));
+        Console.WriteLine($"| POST /v1/events single at {eventRate:N0}/s offered: p50 / p99 | {eventP50:N1} ms / {eventP99:N1} ms ({eventAchieved:N0}/s achieved, {singleEvents:N0} requests) |");
+    }
+
+    private static async Task<(long Events, double PerSecond, double P50, double P99)> EventBatchesAsync(HttpClient http, TimeSpan duration, long contacts)
+    {
+        long accepted = 0;
+        long next = 0;
+        var latencies = new List<double>();
+        var stopwatch = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, Clients).Select(async _ =>
+        {
+            while (stopwatch.Elapsed < duration)
+            {
+                var start = Interlocked.Add(ref next, BatchSize) - BatchSize;
+                var events = Enumerable.Range(0, BatchSize).Select(i => new
+                {
+                    email = $"new-{(start + i) % Math.Max(1, contacts)}@bench.example",
+                    name = "page_viewed",
+                    properties = new { page = "/pricing", n = start + i },
+                    idempotencyKey = $"bench-{start + i}",
+                });
+                var call = Stopwatch.StartNew();
+                var response = await http.PostAsJsonAsync("/v1/events/batch", new { events });
+                response.EnsureSuccessStatusCode();
+                var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+                lock (latencies)
+                {
+                    latencies.Add(call.Elapsed.TotalMilliseconds);
+                }
+
+                Interlocked.Add(ref accepted, body.GetProperty("accepted").GetInt32());
+            }
+        }));
+        var total = stopwatch.Elapsed.TotalSeconds;
+        latencies.Sort();
+        return (accepted, accepted / total, Percentile(latencies, 0.50), Percentile(latencies, 0.99));
     }
 
     private static int Option(string[] args, string name, int fallback)
@@ -119,8 +163,8 @@ public static class ApiBench
         builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
         await builder.AddAutomatorSiloAsync();
 
-        // The contact grain is built in parallel (journey work) and not in this tree yet: the API's hand-off to it is
-        // replaced by a no-op, so these figures are the API and PostgreSQL path alone.
+        // The contact phases measure the API and PostgreSQL path alone (the profile hand-off to contact grains is a
+        // no-op here); the event phases go through the real route into the contact grains.
         builder.Services.AddSingleton<IContactSync, NoContactSync>();
         var app = builder.Build();
         await app.UseAutomatorSiloAsync();
@@ -164,7 +208,7 @@ public static class ApiBench
     }
 
     /// <summary>Open loop: requests leave on a fixed schedule whatever the latency, so queueing shows in p99.</summary>
-    private static async Task<(int Sent, double P50, double P99, double Achieved)> FixedRateSinglesAsync(HttpClient http, int rate, TimeSpan duration)
+    private static async Task<(int Sent, double P50, double P99, double Achieved)> FixedRateSinglesAsync(HttpClient http, int rate, TimeSpan duration, Func<int, Task<HttpResponseMessage>> send)
     {
         var total = (int)(rate * duration.TotalSeconds);
         var latencies = new double[total];
@@ -183,7 +227,7 @@ public static class ApiBench
             tasks.Add(Task.Run(async () =>
             {
                 var call = Stopwatch.StartNew();
-                var response = await http.PostAsJsonAsync("/v1/contacts", new { email = $"single-{index}@bench.example", properties = new { plan = "pro" } });
+                var response = await send(index);
                 response.EnsureSuccessStatusCode();
                 latencies[index] = call.Elapsed.TotalMilliseconds;
             }));
