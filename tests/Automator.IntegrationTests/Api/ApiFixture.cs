@@ -17,7 +17,7 @@ namespace Automator.IntegrationTests.Api;
 
 /// <summary>
 /// One system under test for the API tests: a migrated database, the co-hosted silo and WebApi, and a recording
-/// <see cref="IContactSync"/> in place of the contact grains (built in parallel by the journey work).
+/// <see cref="IContactSync"/> in place of the contact grains, so the tests can assert each hand-off.
 /// </summary>
 public sealed class ApiFixture : IAsyncLifetime
 {
