@@ -92,7 +92,9 @@ public sealed class CanvasTests(BrowserFixture fixture)
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"live counts took {clock.Elapsed}");
         await BrowserFixture.ScreenshotAsync(page, "canvas-live");
 
-        await page.GetByTestId("step-wait").ClickAsync();
+        // While live counts arrive the canvas re-measures its nodes and briefly hides them: deliver the click to the
+        // node itself rather than waiting for it to be painted.
+        await page.GetByTestId("step-wait").DispatchEventAsync("click");
         await page.GetByTestId("tab-journeys").ClickAsync();
         await page.GetByTestId("journey-c-1").ClickAsync();
         await Expect(page.GetByTestId("timeline")).ToContainTextAsync("journey.step");
