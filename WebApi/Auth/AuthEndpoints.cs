@@ -70,7 +70,7 @@ public static class AuthEndpoints
 
     private static async Task<Results<Ok<TokenResponse>, ValidationProblem, ProblemHttpResult>> LoginAsync(
         LoginRequest request, HttpResponse response, NpgsqlDataSource dataSource, Passwords passwords, RefreshTokens refreshTokens,
-        AccessTokens accessTokens, TimeProvider time, CancellationToken cancellationToken)
+        AccessTokens accessTokens, Auditing.AuditLog audit, TimeProvider time, CancellationToken cancellationToken)
     {
         var validator = new Validator();
         validator.Required("email", request.Email, 254);
@@ -99,6 +99,12 @@ public static class AuthEndpoints
         var verdict = passwords.Verify(hash, request.Password!);
         if (verdict == PasswordVerificationResult.Failed || role is null)
         {
+            if (role is not null)
+            {
+                // A wrong password for a known user is a security event of that organization; unknown emails have no tenant.
+                await audit.WriteAsync(organizationId, "user", userId, "auth.login_failed", "user", [userId.ToString()], cancellationToken: cancellationToken);
+            }
+
             return ApiResults.Unauthorized("The email or password is incorrect.");
         }
 
@@ -118,13 +124,15 @@ public static class AuthEndpoints
         }
 
         var refresh = await refreshTokens.IssueAsync(connection, null, userId, cancellationToken: cancellationToken);
+        await audit.WriteAsync(organizationId, "user", userId, "auth.login", "user", [userId.ToString()],
+            verdict == PasswordVerificationResult.SuccessRehashNeeded ? new { passwordHashUpgraded = true } : null, cancellationToken);
         refreshTokens.SetCookie(response, refresh);
         var (token, expiresIn) = accessTokens.Issue(userId, organizationId, role);
         return TypedResults.Ok(new TokenResponse(token, expiresIn));
     }
 
     private static async Task<Results<Ok<TokenResponse>, ProblemHttpResult>> RefreshAsync(
-        HttpRequest request, HttpResponse response, RefreshTokens refreshTokens, AccessTokens accessTokens, CancellationToken cancellationToken)
+        HttpRequest request, HttpResponse response, RefreshTokens refreshTokens, AccessTokens accessTokens, Auditing.AuditLog audit, CancellationToken cancellationToken)
     {
         var presented = request.Cookies[RefreshTokens.CookieName];
         if (string.IsNullOrEmpty(presented) || presented.Length > 100)
@@ -132,24 +140,29 @@ public static class AuthEndpoints
             return ApiResults.Unauthorized("No valid refresh token.");
         }
 
-        var rotation = await refreshTokens.RotateAsync(presented, cancellationToken);
-        if (rotation is null)
+        switch (await refreshTokens.RotateAsync(presented, cancellationToken))
         {
-            RefreshTokens.ClearCookie(response);
-            return ApiResults.Unauthorized("The refresh token is expired, revoked or was already used.");
+            case RefreshTokens.Rotation.Rotated rotated:
+                await audit.WriteAsync(rotated.OrganizationId, "user", rotated.UserId, "auth.refresh", "refresh_token_family", [rotated.FamilyId.ToString()], cancellationToken: cancellationToken);
+                refreshTokens.SetCookie(response, rotated.Token);
+                var (token, expiresIn) = accessTokens.Issue(rotated.UserId, rotated.OrganizationId, rotated.Role);
+                return TypedResults.Ok(new TokenResponse(token, expiresIn));
+            case RefreshTokens.Rotation.FamilyRevoked revoked:
+                await audit.WriteAsync(revoked.OrganizationId, "user", revoked.UserId, "auth.refresh_reused", "refresh_token_family", [revoked.FamilyId.ToString()], cancellationToken: cancellationToken);
+                break;
         }
 
-        refreshTokens.SetCookie(response, rotation.Token);
-        var (token, expiresIn) = accessTokens.Issue(rotation.UserId, rotation.OrganizationId, rotation.Role);
-        return TypedResults.Ok(new TokenResponse(token, expiresIn));
+        RefreshTokens.ClearCookie(response);
+        return ApiResults.Unauthorized("The refresh token is expired, revoked or was already used.");
     }
 
-    private static async Task<NoContent> LogoutAsync(HttpRequest request, HttpResponse response, RefreshTokens refreshTokens, CancellationToken cancellationToken)
+    private static async Task<NoContent> LogoutAsync(HttpRequest request, HttpResponse response, RefreshTokens refreshTokens, Auditing.AuditLog audit, CancellationToken cancellationToken)
     {
         var presented = request.Cookies[RefreshTokens.CookieName];
-        if (!string.IsNullOrEmpty(presented) && presented.Length <= 100)
+        if (!string.IsNullOrEmpty(presented) && presented.Length <= 100
+            && await refreshTokens.RevokeAsync(presented, cancellationToken) is { } revoked)
         {
-            await refreshTokens.RevokeAsync(presented, cancellationToken);
+            await audit.WriteAsync(revoked.OrganizationId, "user", revoked.UserId, "auth.logout", "refresh_token_family", [revoked.FamilyId.ToString()], cancellationToken: cancellationToken);
         }
 
         RefreshTokens.ClearCookie(response);
@@ -158,7 +171,7 @@ public static class AuthEndpoints
 
     private static async Task<Results<Ok<TokenResponse>, ValidationProblem, ProblemHttpResult>> AcceptInviteAsync(
         AcceptInviteRequest request, HttpResponse response, NpgsqlDataSource dataSource, Passwords passwords, RefreshTokens refreshTokens,
-        AccessTokens accessTokens, TimeProvider time, CancellationToken cancellationToken)
+        AccessTokens accessTokens, Auditing.AuditLog audit, TimeProvider time, CancellationToken cancellationToken)
     {
         var validator = new Validator();
         validator.Required("token", request.Token, 100);
@@ -191,6 +204,7 @@ public static class AuthEndpoints
         }
 
         var refresh = await refreshTokens.IssueAsync(connection, null, userId, cancellationToken: cancellationToken);
+        await audit.WriteAsync(organizationId, "user", userId, "user.invite_accepted", "user", [userId.ToString()], cancellationToken: cancellationToken);
         refreshTokens.SetCookie(response, refresh);
         var (token, expiresIn) = accessTokens.Issue(userId, organizationId, role);
         return TypedResults.Ok(new TokenResponse(token, expiresIn));

@@ -16,7 +16,21 @@ public sealed class RefreshTokens(NpgsqlDataSource dataSource, IOptions<JwtOptio
     public const string CookieName = "automator_refresh";
     public const string CookiePath = "/v1/auth";
 
-    public sealed record Rotation(Guid UserId, Guid OrganizationId, string Role, string Token);
+    /// <summary>What presenting a refresh token led to.</summary>
+    public abstract record Rotation
+    {
+        /// <summary>A new token of the same family was issued.</summary>
+        public sealed record Rotated(Guid UserId, Guid OrganizationId, string Role, string Token, Guid FamilyId) : Rotation;
+
+        /// <summary>The token had already been used or revoked (or its user is no longer active): its whole family is revoked.</summary>
+        public sealed record FamilyRevoked(Guid UserId, Guid OrganizationId, Guid FamilyId) : Rotation;
+
+        /// <summary>Unknown or expired: nothing changed.</summary>
+        public sealed record Refused : Rotation;
+    }
+
+    /// <summary>The family a logout revoked, with its owner.</summary>
+    public sealed record Revocation(Guid UserId, Guid OrganizationId, Guid FamilyId);
 
     public async Task<string> IssueAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, Guid userId, Guid? familyId = null, CancellationToken cancellationToken = default)
     {
@@ -36,8 +50,8 @@ public sealed class RefreshTokens(NpgsqlDataSource dataSource, IOptions<JwtOptio
         return token;
     }
 
-    /// <summary>Rotates a presented token; null when it is unknown, expired, revoked or reused (then the family is revoked).</summary>
-    public async Task<Rotation?> RotateAsync(string presented, CancellationToken cancellationToken)
+    /// <summary>Rotates a presented token; a token that was already rotated or revoked revokes its family.</summary>
+    public async Task<Rotation> RotateAsync(string presented, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -56,7 +70,7 @@ public sealed class RefreshTokens(NpgsqlDataSource dataSource, IOptions<JwtOptio
         {
             if (!await reader.ReadAsync(cancellationToken))
             {
-                return null;
+                return new Rotation.Refused();
             }
 
             id = reader.GetGuid(0);
@@ -73,12 +87,12 @@ public sealed class RefreshTokens(NpgsqlDataSource dataSource, IOptions<JwtOptio
         {
             await RevokeFamilyAsync(connection, transaction, family, now, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
-            return null;
+            return new Rotation.FamilyRevoked(userId, organizationId, family);
         }
 
         if (expired)
         {
-            return null;
+            return new Rotation.Refused();
         }
 
         var next = await IssueAsync(connection, transaction, userId, family, cancellationToken);
@@ -88,20 +102,27 @@ public sealed class RefreshTokens(NpgsqlDataSource dataSource, IOptions<JwtOptio
         use.Parameters.AddWithValue("id", id);
         await use.ExecuteNonQueryAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return new Rotation(userId, organizationId, role, next);
+        return new Rotation.Rotated(userId, organizationId, role, next, family);
     }
 
-    /// <summary>Revokes the family of the presented token (logout); unknown tokens are ignored.</summary>
-    public async Task RevokeAsync(string presented, CancellationToken cancellationToken)
+    /// <summary>Revokes the family of the presented token (logout); null for an unknown token.</summary>
+    public async Task<Revocation?> RevokeAsync(string presented, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var command = new NpgsqlCommand("""
-            UPDATE refresh_tokens SET revoked_at = COALESCE(revoked_at, @now)
-            WHERE family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = @hash)
+            WITH presented AS (
+                SELECT t.family_id, u.id AS user_id, u.organization_id
+                FROM refresh_tokens t JOIN users u ON u.id = t.user_id
+                WHERE t.token_hash = @hash),
+            revoked AS (
+                UPDATE refresh_tokens SET revoked_at = COALESCE(revoked_at, @now)
+                WHERE family_id = (SELECT family_id FROM presented))
+            SELECT user_id, organization_id, family_id FROM presented
             """, connection);
         command.Parameters.AddWithValue("now", time.GetUtcNow());
         command.Parameters.AddWithValue("hash", Hash(presented));
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? new Revocation(reader.GetGuid(0), reader.GetGuid(1), reader.GetGuid(2)) : null;
     }
 
     public void SetCookie(HttpResponse response, string token) =>

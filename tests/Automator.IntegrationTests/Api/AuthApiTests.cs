@@ -73,11 +73,16 @@ public sealed class AuthApiTests(ApiFixture fixture)
         await HttpAssert.ProblemAsync(response, HttpStatusCode.Conflict, "email");
     }
 
+    private Task<long> AuditedAsync(Guid userId, string action) => fixture.ScalarAsync(
+        "SELECT count(*) FROM audit_log WHERE action = @action AND actor_type = 'user' AND actor_id = @user", ("action", action), ("user", userId));
+
+    private static Guid UserIdOf(JsonElement signup) => signup.GetProperty("user").GetProperty("id").GetGuid();
+
     [Fact]
     public async Task Login_succeeds_with_the_password_and_is_401_otherwise()
     {
         var email = NewEmail();
-        await SignupAsync(email);
+        var (signup, _) = await SignupAsync(email);
         using var client = fixture.Anonymous();
 
         var ok = await client.PostAsJsonAsync("/v1/auth/login", new { email, password = Password });
@@ -89,6 +94,8 @@ public sealed class AuthApiTests(ApiFixture fixture)
         Assert.NotEmpty(RefreshCookie(ok));
         await HttpAssert.ProblemAsync(wrong, HttpStatusCode.Unauthorized);
         await HttpAssert.ProblemAsync(unknown, HttpStatusCode.Unauthorized);
+        Assert.Equal(1, await AuditedAsync(UserIdOf(signup), "auth.login"));
+        Assert.Equal(1, await AuditedAsync(UserIdOf(signup), "auth.login_failed"));
     }
 
     [Fact]
@@ -119,7 +126,7 @@ public sealed class AuthApiTests(ApiFixture fixture)
     [Fact]
     public async Task Refresh_rotates_the_token_at_every_use()
     {
-        var (_, first) = await SignupAsync(NewEmail());
+        var (signup, first) = await SignupAsync(NewEmail());
 
         var response = await RefreshAsync(first);
 
@@ -128,12 +135,13 @@ public sealed class AuthApiTests(ApiFixture fixture)
         var second = RefreshCookie(response);
         Assert.NotEqual(first, second);
         await HttpAssert.JsonAsync(await RefreshAsync(second), HttpStatusCode.OK);
+        Assert.Equal(2, await AuditedAsync(UserIdOf(signup), "auth.refresh"));
     }
 
     [Fact]
     public async Task Reusing_a_rotated_refresh_token_is_401_and_revokes_the_family()
     {
-        var (_, first) = await SignupAsync(NewEmail());
+        var (signup, first) = await SignupAsync(NewEmail());
         var second = RefreshCookie(await RefreshAsync(first));
 
         var reuse = await RefreshAsync(first);
@@ -141,12 +149,13 @@ public sealed class AuthApiTests(ApiFixture fixture)
 
         await HttpAssert.ProblemAsync(reuse, HttpStatusCode.Unauthorized);
         await HttpAssert.ProblemAsync(afterReuse, HttpStatusCode.Unauthorized);
+        Assert.Equal(2, await AuditedAsync(UserIdOf(signup), "auth.refresh_reused"));
     }
 
     [Fact]
     public async Task Logout_revokes_the_refresh_token()
     {
-        var (_, cookie) = await SignupAsync(NewEmail());
+        var (signup, cookie) = await SignupAsync(NewEmail());
         using var client = fixture.Anonymous();
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/auth/logout");
         request.Headers.Add("Cookie", $"{RefreshTokens.CookieName}={cookie}");
@@ -155,6 +164,7 @@ public sealed class AuthApiTests(ApiFixture fixture)
 
         Assert.Equal(HttpStatusCode.NoContent, logout.StatusCode);
         await HttpAssert.ProblemAsync(await RefreshAsync(cookie), HttpStatusCode.Unauthorized);
+        Assert.Equal(1, await AuditedAsync(UserIdOf(signup), "auth.logout"));
     }
 
     [Fact]
