@@ -1,4 +1,6 @@
 using System.Buffers.Text;
+using System.Diagnostics.CodeAnalysis;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Automator.WebApi.Http;
 
@@ -25,6 +27,16 @@ public static class Paging
         }
 
         return limit.Value;
+    }
+
+    /// <summary>Reads <c>limit</c> and <c>cursor</c>; false with the problem naming the bad one.</summary>
+    public static bool TryRead(int? limit, string? cursor, out int take, out Guid? after, [NotNullWhen(false)] out ValidationProblem? invalid)
+    {
+        var validator = new Validator();
+        take = Limit(validator, limit);
+        after = After(validator, cursor);
+        invalid = validator.IsValid ? null : ApiResults.Invalid(validator);
+        return invalid is null;
     }
 
     public static Guid? After(Validator validator, string? cursor)

@@ -50,12 +50,9 @@ public static class ListsEndpoints
     private static async Task<Results<Ok<Page<ListResponse>>, ValidationProblem>> ListAsync(
         int? limit, string? cursor, ClaimsPrincipal caller, ListStore store, CancellationToken cancellationToken)
     {
-        var validator = new Validator();
-        var take = Paging.Limit(validator, limit);
-        var after = Paging.After(validator, cursor);
-        if (!validator.IsValid)
+        if (!Paging.TryRead(limit, cursor, out var take, out var after, out var invalid))
         {
-            return ApiResults.Invalid(validator);
+            return invalid;
         }
 
         var rows = await store.ListAsync(caller.GetOrganizationId(), after, take + 1, cancellationToken);

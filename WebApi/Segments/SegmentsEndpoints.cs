@@ -46,12 +46,9 @@ public static class SegmentsEndpoints
     private static async Task<Results<Ok<Page<SegmentResponse>>, ValidationProblem>> ListAsync(
         int? limit, string? cursor, ClaimsPrincipal caller, SegmentStore store, CancellationToken cancellationToken)
     {
-        var validator = new Validator();
-        var take = Paging.Limit(validator, limit);
-        var after = Paging.After(validator, cursor);
-        if (!validator.IsValid)
+        if (!Paging.TryRead(limit, cursor, out var take, out var after, out var invalid))
         {
-            return ApiResults.Invalid(validator);
+            return invalid;
         }
 
         var rows = await store.ListAsync(caller.GetOrganizationId(), after, take + 1, cancellationToken);
@@ -78,12 +75,9 @@ public static class SegmentsEndpoints
     private static async Task<Results<Ok<Page<ContactResponse>>, ValidationProblem, ProblemHttpResult>> ContactsAsync(
         Guid id, int? limit, string? cursor, ClaimsPrincipal caller, SegmentStore store, ContactStore contacts, CancellationToken cancellationToken)
     {
-        var validator = new Validator();
-        var take = Paging.Limit(validator, limit);
-        var after = Paging.After(validator, cursor);
-        if (!validator.IsValid)
+        if (!Paging.TryRead(limit, cursor, out var take, out var after, out var invalid))
         {
-            return ApiResults.Invalid(validator);
+            return invalid;
         }
 
         var organizationId = caller.GetOrganizationId();

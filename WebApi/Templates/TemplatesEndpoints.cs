@@ -124,12 +124,9 @@ public static class TemplatesEndpoints
     private static async Task<Results<Ok<Page<TemplateResponse>>, ValidationProblem>> ListAsync(
         int? limit, string? cursor, ClaimsPrincipal caller, NpgsqlDataSource dataSource, CancellationToken cancellationToken)
     {
-        var validator = new Validator();
-        var take = Paging.Limit(validator, limit);
-        var after = Paging.After(validator, cursor);
-        if (!validator.IsValid)
+        if (!Paging.TryRead(limit, cursor, out var take, out var after, out var invalid))
         {
-            return ApiResults.Invalid(validator);
+            return invalid;
         }
 
         await using var command = dataSource.CreateCommand("""

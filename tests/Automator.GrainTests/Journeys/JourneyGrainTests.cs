@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Automator.Contacts;
 using Automator.GrainTests.Infrastructure;
 using Automator.Journeys;
+using Automator.Testing;
 using Automator.Workflows;
 
 namespace Automator.GrainTests.Journeys;
@@ -9,26 +10,7 @@ namespace Automator.GrainTests.Journeys;
 [Collection(ClusterCollection.Name)]
 public sealed class JourneyGrainTests(ClusterFixture fixture)
 {
-    private const string Example = """
-    {
-      "name": "Welcome series",
-      "trigger": { "type": "event", "event": "signed_up" },
-      "settings": { "reentry": "never", "exitEvents": ["unsubscribed"], "goalEvent": "purchased",
-                    "sendWindow": { "start": "09:00", "end": "18:00", "days": ["mon","tue","wed","thu","fri"] },
-                    "frequencyCap": { "max": 3, "per": "P1D" }, "timeZone": "UTC" },
-      "start": "welcome",
-      "steps": [
-        { "id": "welcome", "type": "send", "templateId": "tpl_1", "next": "wait" },
-        { "id": "wait", "type": "delay", "duration": "P2D", "next": "opened?" },
-        { "id": "opened?", "type": "branch", "conditions": [ { "when": { "opened": "welcome" }, "next": "buy" } ], "else": "nudge" },
-        { "id": "nudge", "type": "send", "templateId": "tpl_2", "next": null },
-        { "id": "buy", "type": "waitForEvent", "event": "purchased", "timeout": "P3D", "next": null, "onTimeout": "offer" },
-        { "id": "offer", "type": "split", "branches": [ { "weight": 50, "next": "offerA" }, { "weight": 50, "next": "offerB" } ] },
-        { "id": "offerA", "type": "send", "templateId": "tpl_3", "next": null },
-        { "id": "offerB", "type": "send", "templateId": "tpl_4", "next": null }
-      ]
-    }
-    """;
+    private const string Example = ApiExamples.WelcomeWorkflow;
 
     private readonly Guid _organizationId = Guid.NewGuid();
 

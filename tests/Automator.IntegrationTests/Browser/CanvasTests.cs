@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Automator.Live;
 using Automator.WebApi.Identity;
 using Automator.IntegrationTests.Infrastructure;
+using Automator.Testing;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
@@ -16,26 +17,7 @@ namespace Automator.IntegrationTests.Browser;
 [Collection(BrowserCollection.Name)]
 public sealed class CanvasTests(BrowserFixture fixture)
 {
-    private const string ApiExample = """
-        {
-          "name": "Welcome series",
-          "trigger": { "type": "event", "event": "signed_up" },
-          "settings": { "reentry": "never", "exitEvents": ["unsubscribed"], "goalEvent": "purchased",
-                        "sendWindow": { "start": "09:00", "end": "18:00", "days": ["mon","tue","wed","thu","fri"] },
-                        "frequencyCap": { "max": 3, "per": "P1D" }, "timeZone": "UTC" },
-          "start": "welcome",
-          "steps": [
-            { "id": "welcome", "type": "send", "templateId": "tpl_1", "next": "wait" },
-            { "id": "wait", "type": "delay", "duration": "P2D", "next": "opened?" },
-            { "id": "opened?", "type": "branch", "conditions": [ { "when": { "opened": "welcome" }, "next": "buy" } ], "else": "nudge" },
-            { "id": "nudge", "type": "send", "templateId": "tpl_2", "next": null },
-            { "id": "buy", "type": "waitForEvent", "event": "purchased", "timeout": "P3D", "next": null, "onTimeout": "offer" },
-            { "id": "offer", "type": "split", "branches": [ { "weight": 50, "next": "offerA" }, { "weight": 50, "next": "offerB" } ] },
-            { "id": "offerA", "type": "send", "templateId": "tpl_3", "next": null },
-            { "id": "offerB", "type": "send", "templateId": "tpl_4", "next": null }
-          ]
-        }
-        """;
+    private const string ApiExample = ApiExamples.WelcomeWorkflow;
 
     [Fact]
     public async Task Marketer_builds_the_api_example_by_drag_and_drop_sees_validation_errors_on_the_node_and_live_counts_within_two_seconds()
