@@ -29,6 +29,10 @@ public sealed class InterruptedSendSweeper(
     private static readonly Counter<long> Interrupted = AutomatorMeters.Meter.CreateCounter<long>(
         "automator.delivery.interrupted", description: "Sends in flight on a silo that died, settled unknown and not resent");
 
+    // Sends this silo took over but could not hand to its worker yet (the database failed while rendering): they are
+    // queued under this silo's ownership, so nobody else will send them; retried on every sweep.
+    private readonly List<SendRecord> _unsent = [];
+
     private static readonly Counter<long> TakenOver = AutomatorMeters.Meter.CreateCounter<long>(
         "automator.delivery.taken_over", description: "Queued sends of a silo that died, sent by a live silo instead");
 
@@ -98,6 +102,13 @@ public sealed class InterruptedSendSweeper(
                 return;
             }
 
+            if (_unsent.Count > 0)
+            {
+                var retry = _unsent.ToArray();
+                _unsent.Clear();
+                await DispatchAsync(retry);
+            }
+
             var members = membership.CurrentSnapshot.Members.ToDictionary(m => m.Key.ToParsableString(), m => m.Value.Status == SiloStatus.Dead, StringComparer.Ordinal);
             foreach (var dead in OrphanedSends.Owners(await sendLog.ListOwnersAsync(), members, self, time.GetUtcNow(), Threshold))
             {
@@ -124,23 +135,7 @@ public sealed class InterruptedSendSweeper(
         do
         {
             batch = await sendLog.TakeOverQueuedAsync(deadOwner, TakeOverBatch);
-            var ended = new List<SendOutcomeRecord>();
-            await Parallel.ForEachAsync(batch, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (send, _) =>
-            {
-                var prepared = await preparation.PrepareAsync(send);
-                if (prepared.Email is { } email)
-                {
-                    await grains.GetGrain<ISendWorkerGrain>(0).EnqueueAsync(new Dispatch { Email = email, CreatedAt = send.CreatedAt, AmbiguousPolicy = prepared.AmbiguousPolicy });
-                }
-                else
-                {
-                    lock (ended)
-                    {
-                        ended.Add(new SendOutcomeRecord(new SendRef(send.Id, send.CreatedAt), prepared.Status, null, null, prepared.Error, time.GetUtcNow()));
-                    }
-                }
-            });
-            await sendLog.RecordOutcomesAsync(ended);
+            await DispatchAsync(batch);
             taken += batch.Count;
         }
         while (batch.Count == TakeOverBatch);
@@ -155,6 +150,48 @@ public sealed class InterruptedSendSweeper(
             logger.LogWarning(
                 "Silo {Silo} died with sends unsettled: {Unknown} in flight settled as unknown (not resent), {Taken} queued taken over and sent from here.",
                 deadOwner, unknown, taken);
+        }
+    }
+
+    /// <summary>Renders taken-over sends again and hands them to this silo's worker; those that end here are recorded.</summary>
+    private async Task DispatchAsync(IReadOnlyList<SendRecord> sends)
+    {
+        var ended = new List<(SendRecord Send, SendOutcomeRecord Outcome)>();
+        var unsent = new List<SendRecord>();
+        await Parallel.ForEachAsync(sends, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (send, _) =>
+        {
+            try
+            {
+                var prepared = await preparation.PrepareAsync(send);
+                if (prepared.Email is { } email)
+                {
+                    await grains.GetGrain<ISendWorkerGrain>(0).EnqueueAsync(new Dispatch { Email = email, CreatedAt = send.CreatedAt, AmbiguousPolicy = prepared.AmbiguousPolicy });
+                    return;
+                }
+
+                lock (ended)
+                {
+                    ended.Add((send, new SendOutcomeRecord(new SendRef(send.Id, send.CreatedAt), prepared.Status, null, null, prepared.Error, time.GetUtcNow())));
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                logger.LogWarning(ex, "Send {SendKey} taken over from a dead silo could not be dispatched yet; retrying on the next sweep.", send.SendKey);
+                lock (unsent)
+                {
+                    unsent.Add(send);
+                }
+            }
+        });
+        _unsent.AddRange(unsent);
+        try
+        {
+            await sendLog.RecordOutcomesAsync(ended.Select(e => e.Outcome).ToArray());
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            logger.LogWarning(ex, "Recording {Count} taken-over sends that end without a provider failed; retrying on the next sweep.", ended.Count);
+            _unsent.AddRange(ended.Select(e => e.Send));
         }
     }
 }
