@@ -14,7 +14,7 @@ namespace Automator.Delivery;
 [StatelessWorker]
 public sealed class DeliveryGrain(
     ISendLog sendLog,
-    MessageComposer composer,
+    SendPreparation preparation,
     TimeProvider time,
     ILogger<DeliveryGrain> logger) : Grain, IDeliveryGrain
 {
@@ -47,6 +47,9 @@ public sealed class DeliveryGrain(
             Email = request.Email?.Trim() ?? "",
             Status = SendStatus.Queued,
             CreatedAt = now,
+            EventJson = request.EventJson,
+            SubjectOverride = request.SubjectOverride,
+            Transactional = request.Transactional,
         };
 
         var invalid = Validate(request);
@@ -55,31 +58,10 @@ public sealed class DeliveryGrain(
             return await RecordEndAsync(record with { Status = SendStatus.Failed, Error = invalid });
         }
 
-        var facts = await sendLog.LoadFactsAsync(request.OrganizationId, request.ContactId, record.Email, request.TemplateId);
-        var suppressedBecause = facts.SuppressedBecause
-            ?? (facts.Contact is { } c && SuppressionHash.BlockingStatuses.Contains(c.Status) ? c.Status : null);
-        if (suppressedBecause is not null)
+        var prepared = await preparation.PrepareAsync(record);
+        if (prepared.Email is not { } email)
         {
-            return await RecordEndAsync(record with { Status = SendStatus.Suppressed, Error = $"suppressed: {suppressedBecause}" });
-        }
-
-        if (facts.Template is null)
-        {
-            return await RecordEndAsync(record with { Status = SendStatus.Failed, Error = $"template {request.TemplateId} not found" });
-        }
-
-        OutboundEmail email;
-        try
-        {
-            email = composer.Compose(new ComposeRequest(
-                record.Id, request.SendKey, request.OrganizationId, facts.OrganizationName, facts.PostalAddress,
-                request.ContactId, record.Email, facts.Contact?.FirstName, facts.Contact?.LastName, facts.Contact?.PropertiesJson,
-                request.EventJson, request.WorkflowId, request.JourneyId, request.StepId, facts.Template, request.SubjectOverride,
-                request.Transactional || !facts.Template.Marketing));
-        }
-        catch (TemplateRenderException ex)
-        {
-            return await RecordEndAsync(record with { Subject = facts.Template.Subject, Status = SendStatus.Failed, Error = ex.Message });
+            return await RecordEndAsync(record with { Subject = prepared.Subject, Status = prepared.Status, Error = prepared.Error });
         }
 
         var (stored, created) = await sendLog.CreateAsync(record with { Subject = email.Subject });
@@ -92,7 +74,7 @@ public sealed class DeliveryGrain(
         {
             Email = email,
             CreatedAt = stored.CreatedAt,
-            AmbiguousPolicy = facts.AmbiguousPolicy,
+            AmbiguousPolicy = prepared.AmbiguousPolicy,
         });
         return Receipt(stored, duplicate: false);
     }

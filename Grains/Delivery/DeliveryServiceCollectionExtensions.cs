@@ -23,6 +23,7 @@ public static class DeliveryServiceCollectionExtensions
         services.TryAddSingleton(_ => TrackingTokens.FromConfiguration(configuration));
         services.TryAddSingleton<EmailRenderer>();
         services.TryAddSingleton<MessageComposer>();
+        services.TryAddSingleton<SendPreparation>();
 
         services.AddHttpClient(DeliveryOptions.SendGrid, c => c.Timeout = options.ProviderTimeout)
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { MaxConnectionsPerServer = 256, PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
@@ -45,7 +46,7 @@ public static class DeliveryServiceCollectionExtensions
         // Decided by the connection string: in-memory mode may still hold a placeholder data source that is never opened.
         var durable = !string.IsNullOrWhiteSpace(configuration.GetConnectionString("Postgres"));
         services.TryAddSingleton<ISendLog>(sp => durable
-            ? new PostgresSendLog(sp.GetRequiredService<NpgsqlDataSource>())
+            ? new PostgresSendLog(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetService<ILocalSiloDetails>()?.SiloAddress.ToParsableString())
             : new InMemorySendLog());
         services.AddHostedService<InterruptedSendSweeper>();
         return services;

@@ -29,6 +29,11 @@ public sealed record SendRecord
     public DateTimeOffset? ClickedAt { get; init; }
     public DateTimeOffset? BouncedAt { get; init; }
     public DateTimeOffset CreatedAt { get; init; }
+
+    // What rendering needs besides the row, kept so that another silo can render the send again if its silo dies.
+    public string? EventJson { get; init; }
+    public string? SubjectOverride { get; init; }
+    public bool Transactional { get; init; }
 }
 
 /// <summary>Identifies a send log row including its partition key.</summary>
@@ -36,6 +41,9 @@ public readonly record struct SendRef(Guid Id, DateTimeOffset CreatedAt);
 
 /// <summary>A provider's answer to record: the new status and what the provider said.</summary>
 public sealed record SendOutcomeRecord(SendRef Send, SendStatus Status, string? Provider, string? ProviderMessageId, string? Error, DateTimeOffset At);
+
+/// <summary>A silo holding sends that are not settled yet (queued or sending), and its least recently touched one.</summary>
+public sealed record SendOwner(string Owner, DateTimeOffset OldestUpdate);
 
 public sealed record SendQuery(Guid? ContactId = null, Guid? WorkflowId = null, SendStatus? Status = null, int Limit = 50, string? Cursor = null);
 
@@ -77,6 +85,21 @@ public interface ISendLog
     /// may have accepted them, so they become <c>unknown</c> and are never resent. Returns how many.
     /// </summary>
     Task<int> SettleInterruptedAsync(TimeSpan olderThan);
+
+    /// <summary>The silos that hold queued or sending rows.</summary>
+    Task<IReadOnlyList<SendOwner>> ListOwnersAsync();
+
+    /// <summary>
+    /// Settles the <c>sending</c> rows of a silo that died: the provider may have accepted them, so they become
+    /// <c>unknown</c> and are never resent. Returns how many.
+    /// </summary>
+    Task<int> SettleSendingOfAsync(string deadOwner);
+
+    /// <summary>
+    /// Moves up to <paramref name="limit"/> <c>queued</c> rows of a silo that died to this silo, in one statement, so that
+    /// each row is taken over by exactly one live silo; returns them, with what rendering needs, for sending.
+    /// </summary>
+    Task<IReadOnlyList<SendRecord>> TakeOverQueuedAsync(string deadOwner, int limit);
 }
 
 public static class SendStatusNames

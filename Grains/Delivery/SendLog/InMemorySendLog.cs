@@ -113,6 +113,12 @@ public sealed class InMemorySendLog : ISendLog
     // Nothing outlives the process in memory, so no other process can leave anything behind.
     public Task<int> SettleInterruptedAsync(TimeSpan olderThan) => Task.FromResult(0);
 
+    public Task<IReadOnlyList<SendOwner>> ListOwnersAsync() => Task.FromResult<IReadOnlyList<SendOwner>>([]);
+
+    public Task<int> SettleSendingOfAsync(string deadOwner) => Task.FromResult(0);
+
+    public Task<IReadOnlyList<SendRecord>> TakeOverQueuedAsync(string deadOwner, int limit) => Task.FromResult<IReadOnlyList<SendRecord>>([]);
+
     public Task<long> CountAsync(Guid organizationId, SendStatus status) =>
         Task.FromResult((long)_sends.Values.Count(s => s.OrganizationId == organizationId && s.Status == status));
 }

@@ -4,8 +4,12 @@ using NpgsqlTypes;
 
 namespace Automator.Delivery.SendLog;
 
-/// <summary>The send log on PostgreSQL: <c>email_sends</c> (partitioned by month) and <c>send_keys</c> (global key uniqueness).</summary>
-public sealed class PostgresSendLog(NpgsqlDataSource dataSource) : ISendLog
+/// <summary>
+/// The send log on PostgreSQL: <c>email_sends</c> (partitioned by month) and <c>send_keys</c> (global key uniqueness).
+/// Rows written here are owned by <paramref name="owner"/> (this silo's address) until they are settled, and only their
+/// owner moves them to <c>sending</c>, so a send taken over from a dead silo can never be sent by two silos.
+/// </summary>
+public sealed class PostgresSendLog(NpgsqlDataSource dataSource, string? owner = null) : ISendLog
 {
     private const string Columns = """
         s.id, s.organization_id, s.send_key, s.contact_id, s.workflow_id, s.journey_id, s.step_id, s.variant, s.template_id,
@@ -92,8 +96,10 @@ public sealed class PostgresSendLog(NpgsqlDataSource dataSource) : ISendLog
                 RETURNING send_id
             )
             INSERT INTO email_sends (id, organization_id, send_key, contact_id, workflow_id, journey_id, step_id, variant, template_id,
-                                     email, subject, provider, status, error, created_at, updated_at)
-            SELECT $2, $4, $1, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $3, $3 FROM claimed
+                                     email, subject, provider, status, error, created_at, updated_at,
+                                     owner, event_json, subject_override, transactional)
+            SELECT $2, $4, $1, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $3, $3,
+                   $16, $17, $18, $19 FROM claimed
             """);
         var p = command.Parameters;
         p.Add(new NpgsqlParameter<string> { TypedValue = record.SendKey });
@@ -111,6 +117,10 @@ public sealed class PostgresSendLog(NpgsqlDataSource dataSource) : ISendLog
         p.Add(NullableText(record.Provider));
         p.Add(new NpgsqlParameter<string> { TypedValue = record.Status.ToDb() });
         p.Add(NullableText(record.Error));
+        p.Add(NullableText(owner));
+        p.Add(NullableText(record.EventJson));
+        p.Add(NullableText(record.SubjectOverride));
+        p.Add(new NpgsqlParameter<bool> { TypedValue = record.Transactional });
         var inserted = await command.ExecuteNonQueryAsync();
         if (inserted == 1)
         {
@@ -133,12 +143,13 @@ public sealed class PostgresSendLog(NpgsqlDataSource dataSource) : ISendLog
         await using var command = dataSource.CreateCommand("""
             UPDATE email_sends s SET status = 'sending', provider = $3, attempts = s.attempts + 1, updated_at = now()
             FROM unnest($1::uuid[], $2::timestamptz[]) AS u(id, created_at)
-            WHERE s.id = u.id AND s.created_at = u.created_at AND s.status = 'queued'
+            WHERE s.id = u.id AND s.created_at = u.created_at AND s.status = 'queued' AND s.owner IS NOT DISTINCT FROM $4
             RETURNING s.id
             """);
         command.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = sends.Select(s => s.Id).ToArray() });
         command.Parameters.Add(new NpgsqlParameter<DateTimeOffset[]> { TypedValue = sends.Select(s => s.CreatedAt).ToArray() });
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = provider });
+        command.Parameters.Add(NullableText(owner));
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
         {
@@ -232,6 +243,68 @@ public sealed class PostgresSendLog(NpgsqlDataSource dataSource) : ISendLog
             """);
         command.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = olderThan });
         return await command.ExecuteNonQueryAsync();
+    }
+
+    public async Task<IReadOnlyList<SendOwner>> ListOwnersAsync()
+    {
+        await using var command = dataSource.CreateCommand("""
+            SELECT owner, min(updated_at) FROM email_sends
+            WHERE status IN ('queued', 'sending') AND owner IS NOT NULL
+            GROUP BY owner
+            """);
+        var owners = new List<SendOwner>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            owners.Add(new SendOwner(reader.GetString(0), reader.GetFieldValue<DateTimeOffset>(1)));
+        }
+
+        return owners;
+    }
+
+    public async Task<int> SettleSendingOfAsync(string deadOwner)
+    {
+        await using var command = dataSource.CreateCommand("""
+            UPDATE email_sends SET status = 'unknown', updated_at = now(),
+                error = coalesce(error || '; ', '') || 'in flight when its silo died; may have been accepted, not resent'
+            WHERE owner = $1 AND status = 'sending'
+            """);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = deadOwner });
+        return await command.ExecuteNonQueryAsync();
+    }
+
+    public async Task<IReadOnlyList<SendRecord>> TakeOverQueuedAsync(string deadOwner, int limit)
+    {
+        // SKIP LOCKED lets several survivors take disjoint batches at once; the owner test in the UPDATE itself is what
+        // makes each row move exactly once.
+        await using var command = dataSource.CreateCommand($"""
+            WITH batch AS (
+                SELECT id, created_at FROM email_sends
+                WHERE owner = $1 AND status = 'queued'
+                LIMIT $3
+                FOR UPDATE SKIP LOCKED
+            )
+            UPDATE email_sends s SET owner = $2, updated_at = now()
+            FROM batch
+            WHERE s.id = batch.id AND s.created_at = batch.created_at AND s.owner = $1 AND s.status = 'queued'
+            RETURNING {Columns}, s.event_json, s.subject_override, s.transactional
+            """);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = deadOwner });
+        command.Parameters.Add(NullableText(owner));
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
+        var taken = new List<SendRecord>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            taken.Add(Read(reader) with
+            {
+                EventJson = Nullable(reader, 22),
+                SubjectOverride = Nullable(reader, 23),
+                Transactional = reader.GetBoolean(24),
+            });
+        }
+
+        return taken;
     }
 
     /// <summary>Makes sure the month's partition exists (they are created a year ahead at migration; this covers longer uptimes).</summary>

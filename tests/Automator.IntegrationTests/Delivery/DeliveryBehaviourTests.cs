@@ -234,4 +234,58 @@ public sealed class InterruptedSendTests
         Assert.Equal(SendStatus.Sending, (await log.FindByKeyAsync("fresh:1"))!.Status);
         Assert.Empty(again);
     }
+
+    [Fact]
+    public async Task Sends_of_a_dead_silo_are_taken_over_once_across_competing_survivors_and_its_in_flight_sends_settle_unknown()
+    {
+        var connectionString = await SharedPostgres.CreateMigratedDatabaseAsync("takeover");
+        await using var dataSource = Npgsql.NpgsqlDataSource.Create(connectionString);
+        var dead = new Automator.Delivery.SendLog.PostgresSendLog(dataSource, "10.0.0.1:11111@1");
+        var survivors = new[] { new Automator.Delivery.SendLog.PostgresSendLog(dataSource, "10.0.0.2:11111@1"), new Automator.Delivery.SendLog.PostgresSendLog(dataSource, "10.0.0.3:11111@1") };
+        var organization = Guid.NewGuid();
+        var rows = new List<Automator.Delivery.SendLog.SendRecord>();
+        for (var i = 0; i < 1200; i++)
+        {
+            var (row, _) = await dead.CreateAsync(new Automator.Delivery.SendLog.SendRecord
+            {
+                Id = Guid.NewGuid(), OrganizationId = organization, SendKey = $"dead:{i}", Email = $"d{i}@example.com", Status = SendStatus.Queued,
+                CreatedAt = DateTimeOffset.UtcNow, EventJson = "{\"n\":" + i + "}", SubjectOverride = i % 2 == 0 ? "Hello" : null, Transactional = i % 3 == 0,
+            });
+            rows.Add(row);
+        }
+
+        var inFlight = rows.Take(150).Select(r => new Automator.Delivery.SendLog.SendRef(r.Id, r.CreatedAt)).ToArray();
+        Assert.Equal(150, (await dead.MarkSendingAsync(inFlight, "sendgrid")).Count);
+
+        var unknown = await Task.WhenAll(survivors.Select(s => s.SettleSendingOfAsync("10.0.0.1:11111@1")));
+        var taken = await Task.WhenAll(survivors.Select(async s =>
+        {
+            var mine = new List<Automator.Delivery.SendLog.SendRecord>();
+            IReadOnlyList<Automator.Delivery.SendLog.SendRecord> batch;
+            do
+            {
+                batch = await s.TakeOverQueuedAsync("10.0.0.1:11111@1", 100);
+                mine.AddRange(batch);
+            }
+            while (batch.Count > 0);
+
+            return mine;
+        }));
+        var all = taken.SelectMany(t => t).ToList();
+        var queuedRefs = rows.Skip(150).Select(r => new Automator.Delivery.SendLog.SendRef(r.Id, r.CreatedAt)).ToArray();
+
+        Assert.Equal(150, unknown.Sum());
+        Assert.Equal(1050, all.Count);
+        Assert.Equal(1050, all.Select(r => r.SendKey).Distinct().Count());
+        Assert.DoesNotContain(all, r => rows.Take(150).Any(f => f.Id == r.Id));
+        var sample = all.Single(r => r.SendKey == "dead:300");
+        Assert.Equal(("{\"n\":300}", "Hello", true), (sample.EventJson, sample.SubjectOverride, sample.Transactional));
+        // The dead silo, were it still running, could no longer move any of them; each survivor moves exactly its own.
+        Assert.Empty(await dead.MarkSendingAsync(queuedRefs, "sendgrid"));
+        var moved = await Task.WhenAll(survivors.Select(s => s.MarkSendingAsync(queuedRefs, "sendgrid")));
+        Assert.Equal(taken.Select(t => t.Count), moved.Select(m => m.Count));
+        Assert.Equal(1050, moved.SelectMany(m => m).Distinct().Count());
+        Assert.Equal(150, await dead.CountAsync(organization, SendStatus.Unknown));
+        Assert.DoesNotContain(await survivors[0].ListOwnersAsync(), o => o.Owner == "10.0.0.1:11111@1");
+    }
 }

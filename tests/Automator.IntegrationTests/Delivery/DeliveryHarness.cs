@@ -37,6 +37,11 @@ public sealed class DeliveryHarness : IAsyncDisposable
 
     public string? ConnectionString { get; }
 
+    public string ClusterId { get; private set; } = "";
+
+    /// <summary>The configuration every silo of the harness runs with, for a silo started in a process of its own.</summary>
+    public IReadOnlyDictionary<string, string?> Settings { get; private set; } = new Dictionary<string, string?>();
+
     public WireMockServer SendGrid { get; }
 
     public WireMockServer Ses { get; }
@@ -97,6 +102,8 @@ public sealed class DeliveryHarness : IAsyncDisposable
             harness.Silos.Add(web);
         }
 
+        harness.ClusterId = clusterId;
+        harness.Settings = all;
         harness.Web = harness.Silos[0];
         if (silos > 1)
         {
@@ -113,6 +120,14 @@ public sealed class DeliveryHarness : IAsyncDisposable
         SendGrid.ResetMappings();
         var response = Response.Create().WithStatusCode(202).WithHeader("X-Message-Id", "sg-message-1");
         SendGrid.Given(Request.Create().WithPath(SendGridPath).UsingPost()).RespondWith(delay is { } d ? response.WithDelay(d) : response);
+    }
+
+    /// <summary>Accepts every request after a random delay in the range, so that many sends are in flight at once.</summary>
+    public void SendGridAcceptsSlowly(int minMilliseconds, int maxMilliseconds)
+    {
+        SendGrid.ResetMappings();
+        SendGrid.Given(Request.Create().WithPath(SendGridPath).UsingPost())
+            .RespondWith(Response.Create().WithStatusCode(202).WithHeader("X-Message-Id", "sg-message-1").WithRandomDelay(minMilliseconds, maxMilliseconds));
     }
 
     public void SendGridAnswers(int status, string body = "", IDictionary<string, string>? headers = null)
