@@ -85,6 +85,7 @@ public static class WebApiExtensions
             ? new PostgresEventLog(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<TimeProvider>())
             : new InMemoryEventLog(sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<EventIngest>();
+        services.AddSingleton<SingleEventBatcher>();
         return builder;
     }
 

@@ -23,7 +23,7 @@ public static class EventEndpoints
     }
 
     private static async Task<Results<Accepted<EventAccepted>, ValidationProblem>> TrackOneAsync(
-        JsonElement body, HttpContext http, EventIngest ingest)
+        JsonElement body, HttpContext http, SingleEventBatcher batcher)
     {
         var (parsed, errors) = Parse(body);
         if (parsed is null)
@@ -31,13 +31,13 @@ public static class EventEndpoints
             return TypedResults.ValidationProblem(errors, title: "The event is invalid.");
         }
 
-        var result = await ingest.AcceptAsync(http.User.GetOrganizationId(), [(0, parsed)]);
-        if (result.Rejected.Count > 0)
+        var outcome = await batcher.TrackAsync(http.User.GetOrganizationId(), parsed);
+        if (outcome.Errors is not null)
         {
-            return TypedResults.ValidationProblem(result.Rejected[0].Errors, title: "The event is invalid.");
+            return TypedResults.ValidationProblem(outcome.Errors, title: "The event is invalid.");
         }
 
-        return TypedResults.Accepted((string?)null, new EventAccepted(parsed.Id, result.ContactIds.GetValueOrDefault(0)));
+        return TypedResults.Accepted((string?)null, new EventAccepted(parsed.Id, outcome.ContactId));
     }
 
     private static async Task<Results<Accepted<BatchResult>, ValidationProblem>> TrackBatchAsync(

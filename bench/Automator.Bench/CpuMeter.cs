@@ -12,6 +12,8 @@ public sealed class CpuMeter
     private readonly string _dataDirectory;
     private readonly TimeSpan _process;
     private readonly double _postgres;
+    private readonly TimeSpan _gcPauses = GC.GetTotalPauseDuration();
+    private readonly int _gen2 = GC.CollectionCount(2);
 
     private CpuMeter(string dataDirectory)
     {
@@ -28,7 +30,7 @@ public sealed class CpuMeter
         var postgres = PostgresSeconds(_dataDirectory) - _postgres;
         var each = (process + postgres) / Math.Max(1, items);
         return string.Create(CultureInfo.InvariantCulture,
-            $"{process / Math.Max(1, items) * 1e6:N0} µs app (incl. load client) + {postgres / Math.Max(1, items) * 1e6:N0} µs PostgreSQL; {Environment.ProcessorCount} idle cores would allow ~{Environment.ProcessorCount / each:N0}/s");
+            $"{process / Math.Max(1, items) * 1e6:N0} µs app (incl. load client) + {postgres / Math.Max(1, items) * 1e6:N0} µs PostgreSQL; {Environment.ProcessorCount} idle cores would allow ~{Environment.ProcessorCount / each:N0}/s; GC paused {(GC.GetTotalPauseDuration() - _gcPauses).TotalMilliseconds:N0} ms ({GC.CollectionCount(2) - _gen2} gen2)");
     }
 
     private static double PostgresSeconds(string dataDirectory)
