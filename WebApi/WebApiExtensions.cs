@@ -80,6 +80,12 @@ public static class WebApiExtensions
         services.TryAddSingleton<IContactDirectory>(sp => durable
             ? new PostgresContactDirectory(sp.GetRequiredService<NpgsqlDataSource>())
             : new InMemoryContactDirectory());
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<IEventLog>(sp => durable
+            ? new PostgresEventLog(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<TimeProvider>())
+            : new InMemoryEventLog(sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<EventIngest>();
+        services.AddSingleton<SingleEventBatcher>();
         return builder;
     }
 

@@ -17,6 +17,9 @@ public interface IContactGrain : IGrainWithStringKey
     /// <summary>An event happened to this contact (tracked by the API or an engagement event).</summary>
     Task TrackAsync(ContactEvent contactEvent);
 
+    /// <summary>Several events of this contact in the order they happened, in one call (a batch of the API).</summary>
+    Task TrackManyAsync(List<ContactEvent> events);
+
     Task OnListJoinedAsync(Guid listId);
 
     Task OnSegmentChangedAsync(Guid segmentId, bool entered);

@@ -23,7 +23,6 @@ public sealed class ContactGrain(
 {
     public static readonly TimeSpan SendHistory = TimeSpan.FromDays(31);
     private const int MaxRecentSends = 200;
-    private static readonly TimeSpan IdempotencyWindow = TimeSpan.FromHours(24);
     private Guid _organizationId;
     private Guid _contactId;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
@@ -47,25 +46,25 @@ public sealed class ContactGrain(
 
     public Task<ContactProfile?> GetProfileAsync() => Task.FromResult(state.State.Profile);
 
-    public async Task TrackAsync(ContactEvent contactEvent)
+    public Task TrackAsync(ContactEvent contactEvent) => TrackManyAsync([contactEvent]);
+
+    /// <summary>
+    /// Idempotency keys are settled before events reach the grain (the API records them); an event that moves no journey
+    /// and finds the profile in place writes nothing.
+    /// </summary>
+    public async Task TrackManyAsync(List<ContactEvent> events)
     {
-        var now = time.GetUtcNow();
-        if (contactEvent.IdempotencyKey is { Length: > 0 } key)
+        foreach (var contactEvent in events)
         {
-            foreach (var expired in state.State.IdempotencyKeys.Where(k => now - k.Value > IdempotencyWindow).Select(k => k.Key).ToList())
-            {
-                state.State.IdempotencyKeys.Remove(expired);
-            }
-
-            if (state.State.IdempotencyKeys.ContainsKey(key))
-            {
-                return;
-            }
-
-            state.State.IdempotencyKeys[key] = now;
-            _dirty = true;
+            await RouteAsync(contactEvent);
         }
 
+        await SaveAsync();
+    }
+
+    private async Task RouteAsync(ContactEvent contactEvent)
+    {
+        var now = time.GetUtcNow();
         if (state.State.Profile is null)
         {
             state.State.Profile = new ContactProfile { Id = _contactId, OrganizationId = _organizationId, Email = contactEvent.Email ?? "", UpdatedAt = now };
@@ -86,16 +85,19 @@ public sealed class ContactGrain(
 
         // ...then the event may start journeys, in workflows the contact is not in.
         var index = await triggers.GetAsync(_organizationId);
-        var properties = ParseObject(contactEvent.PropertiesJson);
-        foreach (var (summary, _) in index.ForEvent(contactEvent.Name, properties).ToList())
+        if (!index.StartsOn(contactEvent.Name))
+        {
+            return;
+        }
+
+        var matches = index.ForEvent(contactEvent.Name, ParseObject(contactEvent.PropertiesJson)).ToList();
+        foreach (var (summary, _) in matches)
         {
             if (!state.State.ActiveJourneys.ContainsKey(summary.WorkflowId) && summary.ActiveVersion is { } version)
             {
                 await EnterAsync(summary.WorkflowId, new JourneyEntry { Version = version, EventJson = contactEvent.PropertiesJson, Source = "event" });
             }
         }
-
-        await SaveAsync();
     }
 
     public async Task OnListJoinedAsync(Guid listId)
@@ -308,6 +310,9 @@ public sealed class ContactGrain(
             if (_dirty)
             {
                 _dirty = false;
+
+                // Keys kept here by earlier versions are settled by the API now; they leave with the next write.
+                state.State.IdempotencyKeys.Clear();
                 await state.WriteStateAsync();
             }
         }

@@ -11,7 +11,7 @@ public sealed class ContactState
     /// <summary>Recent sends across all workflows (frequency caps); trimmed to <see cref="ContactGrain.SendHistory"/>.</summary>
     [Id(2)] public List<DateTimeOffset> RecentSends { get; set; } = [];
 
-    /// <summary>Idempotency keys of tracked events, kept 24 hours.</summary>
+    /// <summary>No longer kept (event idempotency keys are recorded by the API); read only to drop what older states held.</summary>
     [Id(3)] public Dictionary<string, DateTimeOffset> IdempotencyKeys { get; set; } = new(StringComparer.Ordinal);
 
     /// <summary>Date property triggers scheduled per workflow, with the time they were scheduled for.</summary>

@@ -56,6 +56,9 @@ public sealed class OrganizationTriggers
 
     public string StatusOf(Guid workflowId) => Find(workflowId)?.Status ?? WorkflowStatuses.Draft;
 
+    /// <summary>Whether any active workflow starts on this event name (before its properties are parsed for filters).</summary>
+    public bool StartsOn(string eventName) => _active.Exists(a => a.Trigger.Type == TriggerTypes.Event && a.Trigger.Event == eventName);
+
     public IEnumerable<(WorkflowSummary Summary, WorkflowTrigger Trigger)> ForEvent(string name, JsonElement? properties) =>
         _active.Where(a => a.Trigger.Type == TriggerTypes.Event && a.Trigger.Event == name && Conditions.MatchesFilter(a.Trigger.Filter, properties));
 

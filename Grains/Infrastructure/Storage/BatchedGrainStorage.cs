@@ -12,7 +12,7 @@ namespace Automator.Infrastructure.Storage;
 /// Grain storage for the high-volume grains (journeys, contacts). Writes from many grains that arrive together are
 /// coalesced into one multi-row statement (PostgreSQL takes far more rows per second in batches than in single-row
 /// statements); each row keeps optimistic concurrency on its own etag, and each grain's write completes only when its
-/// batch is committed, so "persist before acting" still holds.
+/// batch is committed, so "persist before acting" still holds. Reads that arrive together share one query the same way.
 /// </summary>
 public sealed class BatchedGrainStorage : IGrainStorage, IAsyncDisposable
 {
@@ -26,25 +26,32 @@ public sealed class BatchedGrainStorage : IGrainStorage, IAsyncDisposable
     private readonly Channel<PendingWrite> _queue = Channel.CreateUnbounded<PendingWrite>(new UnboundedChannelOptions { SingleReader = false });
     private readonly Task[] _writers;
 
+    // Activations that arrive together (a batch of events reaching a thousand contacts) read their states in one query.
+    private readonly Channel<PendingRead> _reads = Channel.CreateUnbounded<PendingRead>(new UnboundedChannelOptions { SingleReader = false });
+    private readonly Task[] _readers;
+
     public BatchedGrainStorage(NpgsqlDataSource dataSource, ILogger<BatchedGrainStorage> logger)
     {
         _dataSource = dataSource;
         _logger = logger;
         _writers = Enumerable.Range(0, Writers).Select(_ => Task.Run(WriteLoopAsync)).ToArray();
+        _readers = Enumerable.Range(0, Writers).Select(_ => Task.Run(ReadLoopAsync)).ToArray();
     }
+
+    private sealed record StoredState(long Etag, byte[] Payload);
+
+    private sealed record PendingRead(string GrainId, string StateName, TaskCompletionSource<StoredState?> Done);
 
     private sealed record PendingWrite(string GrainId, string StateName, long? ExpectedEtag, byte[] Payload, TaskCompletionSource<long?> Done);
 
     public async Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
-        await using var command = _dataSource.CreateCommand("SELECT etag, payload FROM journey_grain_state WHERE grain_id = $1 AND state_name = $2");
-        command.Parameters.Add(new NpgsqlParameter { Value = grainId.ToString() });
-        command.Parameters.Add(new NpgsqlParameter { Value = stateName });
-        await using var reader = await command.ExecuteReaderAsync();
-        if (await reader.ReadAsync())
+        var read = new PendingRead(grainId.ToString(), stateName, new TaskCompletionSource<StoredState?>(TaskCreationOptions.RunContinuationsAsynchronously));
+        _reads.Writer.TryWrite(read);
+        if (await read.Done.Task is { } stored)
         {
-            grainState.ETag = reader.GetInt64(0).ToString(System.Globalization.CultureInfo.InvariantCulture);
-            grainState.State = _serializer.Deserialize<T>(new BinaryData(reader.GetFieldValue<byte[]>(1)));
+            grainState.ETag = stored.Etag.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            grainState.State = _serializer.Deserialize<T>(new BinaryData(stored.Payload));
             grainState.RecordExists = true;
         }
         else
@@ -125,6 +132,55 @@ public sealed class BatchedGrainStorage : IGrainStorage, IAsyncDisposable
         }
     }
 
+    private async Task ReadLoopAsync()
+    {
+        while (await _reads.Reader.WaitToReadAsync())
+        {
+            var batch = new List<PendingRead>();
+            while (batch.Count < MaxBatch && _reads.Reader.TryRead(out var item))
+            {
+                batch.Add(item);
+            }
+
+            if (batch.Count == 0)
+            {
+                continue;
+            }
+
+            try
+            {
+                await using var command = _dataSource.CreateCommand("""
+                    SELECT s.grain_id, s.state_name, s.etag, s.payload
+                    FROM unnest($1::text[], $2::text[]) AS i(grain_id, state_name)
+                    JOIN journey_grain_state s ON s.grain_id = i.grain_id AND s.state_name = i.state_name
+                    """);
+                command.Parameters.Add(new NpgsqlParameter { Value = batch.Select(b => b.GrainId).ToArray() });
+                command.Parameters.Add(new NpgsqlParameter { Value = batch.Select(b => b.StateName).ToArray() });
+                var found = new Dictionary<(string, string), StoredState>();
+                await using (var reader = await command.ExecuteReaderAsync())
+                {
+                    while (await reader.ReadAsync())
+                    {
+                        found[(reader.GetString(0), reader.GetString(1))] = new StoredState(reader.GetInt64(2), reader.GetFieldValue<byte[]>(3));
+                    }
+                }
+
+                foreach (var item in batch)
+                {
+                    item.Done.TrySetResult(found.GetValueOrDefault((item.GrainId, item.StateName)));
+                }
+            }
+            catch (Exception ex)
+            {
+                _logger.LogWarning(ex, "A batch of {Count} grain state reads failed.", batch.Count);
+                foreach (var item in batch)
+                {
+                    item.Done.TrySetException(ex);
+                }
+            }
+        }
+    }
+
     private async Task<Dictionary<(string, string), long>> WriteBatchAsync(List<PendingWrite> batch)
     {
         await using var command = _dataSource.CreateCommand("""
@@ -159,7 +215,8 @@ public sealed class BatchedGrainStorage : IGrainStorage, IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
-        await Task.WhenAll(_writers).WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(_ => { }, TaskScheduler.Default);
+        _reads.Writer.TryComplete();
+        await Task.WhenAll(_writers.Concat(_readers)).WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(_ => { }, TaskScheduler.Default);
     }
 }
 

@@ -328,7 +328,7 @@ public sealed class BadInputBatteryTests(ApiFixture fixture)
               (SELECT count(*) FROM email_lists), (SELECT count(*) FROM list_members), (SELECT count(*) FROM segments),
               (SELECT count(*) FROM segment_members), (SELECT count(*) FROM email_templates), (SELECT max(updated_at) FROM email_templates),
               (SELECT count(*) FROM suppressions), (SELECT count(*) FROM audit_log), (SELECT count(*) FROM refresh_tokens),
-              (SELECT count(*) FROM idempotency_keys))
+              (SELECT count(*) FROM idempotency_keys), (SELECT count(*) FROM events), (SELECT count(*) FROM event_idempotency_keys))
             """, connection);
         return (string)(await command.ExecuteScalarAsync())!;
     }

@@ -10,9 +10,9 @@ namespace Automator.IntegrationTests.Journeys;
 /// <summary>The workflow, journey and event routes over HTTP, on real PostgreSQL.</summary>
 public sealed class JourneyApiTests(PostgresDatabase database) : IClassFixture<PostgresDatabase>
 {
-    private static readonly Dictionary<string, string?> LogSends = new() { ["Automator:Journeys:SendStep"] = "log" };
+    internal static readonly Dictionary<string, string?> LogSends = new() { ["Automator:Journeys:SendStep"] = "log" };
 
-    private static async Task<List<Guid>> CreateTemplatesAsync(string connectionString, Guid organizationId, int count)
+    internal static async Task<List<Guid>> CreateTemplatesAsync(string connectionString, Guid organizationId, int count)
     {
         var ids = Enumerable.Range(0, count).Select(_ => Guid.NewGuid()).ToList();
         await using var connection = new NpgsqlConnection(connectionString);
