@@ -38,15 +38,19 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<JourneyServices>();
         services.TryAddSingleton<WorkflowValidator>();
         services.TryAddSingleton<IJourneyWebhooks, JourneyWebhooks>();
+        services.AddOptions<Orleans.Configuration.GrainCollectionOptions>().Configure<Microsoft.Extensions.Options.IOptions<JourneyOptions>>((collection, journeys) =>
+            collection.ClassSpecificCollectionAge[typeof(ContactGrain).FullName!] = journeys.Value.ContactCollectionAge);
         if (durable)
         {
             services.TryAddSingleton<IJourneyStore, PostgresJourneyStore>();
+            services.TryAddSingleton<IJourneyWakeIndex, PostgresJourneyWakeIndex>();
             services.TryAddSingleton<IWorkflowCatalog, PostgresWorkflowCatalog>();
             services.TryAddSingleton<IContactPropertyWriter, PostgresContactPropertyWriter>();
         }
         else
         {
             services.TryAddSingleton<IJourneyStore, InMemoryJourneyStore>();
+            services.TryAddSingleton<IJourneyWakeIndex, InMemoryJourneyWakeIndex>();
             services.TryAddSingleton<IWorkflowCatalog, NoWorkflowCatalog>();
             services.TryAddSingleton<IContactPropertyWriter, NoContactPropertyWriter>();
         }

@@ -2,6 +2,7 @@ using System.Net;
 using Automator.Dashboard;
 using Automator.Infrastructure.Database;
 using Automator.Infrastructure.Storage;
+using Automator.Journeys;
 using Automator.Silo.Demo;
 using Automator.WebApi;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -97,6 +98,7 @@ public static class SiloHostingExtensions
             }
 
             silo.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = siloOptions.MinimumReminderPeriod);
+            silo.AddJourneyWakeShards();
             silo.AddDashboard();
         });
 

@@ -20,8 +20,8 @@ public sealed class JourneyServices(
     ISendStep sendStep,
     IJourneyWebhooks webhooks,
     ILiveEvents live,
+    IJourneyWakeIndex wakeIndex,
     IOptions<JourneyOptions> options,
-    IOptions<ReminderOptions> reminderOptions,
     ILogger<JourneyGrain> logger)
 {
     public TimeProvider Time { get; } = time;
@@ -32,22 +32,24 @@ public sealed class JourneyServices(
     public ISendStep SendStep { get; } = sendStep;
     public IJourneyWebhooks Webhooks { get; } = webhooks;
     public ILiveEvents Live { get; } = live;
+    public IJourneyWakeIndex WakeIndex { get; } = wakeIndex;
     public JourneyOptions Options { get; } = options.Value;
-    public TimeSpan ReminderPeriod { get; } = reminderOptions.Value.MinimumReminderPeriod > TimeSpan.Zero ? reminderOptions.Value.MinimumReminderPeriod : TimeSpan.FromMinutes(1);
     public ILogger<JourneyGrain> Logger { get; } = logger;
     public JourneyPlanner Planner { get; } = new();
 }
 
 /// <summary>
 /// One contact's journey through one workflow. Loads its state, asks the <see cref="JourneyPlanner"/>, persists (one
-/// write per turn, send intents included), then acts. The due time lives in state: the reminder only wakes the grain
-/// (durable backstop), a grain timer gives sub-minute precision while active, and the journey deactivates while it
-/// waits longer than <see cref="JourneyOptions.TimerWindow"/>.
+/// write per turn, send intents included), then acts. The due time lives in state and is written with it into the wake
+/// index, where a <see cref="JourneyWakeShardGrain"/> finds it and wakes the journey (the shards' reminders are the
+/// durable backstop); a grain timer gives sub-minute precision while active, and the journey deactivates while it waits
+/// longer than <see cref="JourneyOptions.TimerWindow"/>.
 /// </summary>
 public sealed class JourneyGrain(
     [PersistentState("journey", BatchedGrainStorage.Name)] IPersistentState<JourneyState> state,
     JourneyServices services) : Grain, IJourneyGrain, IRemindable
 {
+    /// <summary>The per-journey reminder of earlier versions (see <see cref="JourneyState.ReminderDue"/>).</summary>
     private const string ReminderName = "wake";
     private Guid _organizationId;
     private Guid _workflowId;
@@ -166,8 +168,10 @@ public sealed class JourneyGrain(
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
-        // Ticks can be late, missed or repeated, and activations can briefly be duplicated: decide from stored state.
+        // Only journeys stored before the wake shards hold a reminder of their own: drop it (the shards wake them now),
+        // then decide from stored state as any wake does.
         await state.ReadStateAsync();
+        await UnregisterReminderAsync(fired: true);
         await WakeAsync();
     }
 
@@ -219,15 +223,9 @@ public sealed class JourneyGrain(
             s.PendingSends.AddRange(sends);
             try
             {
-                // The reminder goes first: if we die before the write, a spurious tick finds nothing due; the reverse
-                // order could leave a waiting journey that nothing wakes.
-                if (plan.WakeAt is { } wakeAt && s.ReminderDue != wakeAt)
-                {
-                    await this.RegisterOrUpdateReminder(ReminderName, Max(wakeAt - now, TimeSpan.Zero), services.ReminderPeriod);
-                    s.ReminderDue = wakeAt;
-                }
-
+                // The due time is written with the state, into the wake index: no separate registration to order.
                 await state.WriteStateAsync();
+                services.WakeIndex.Noted(this.GetGrainId(), s.WakeAt);
             }
             catch
             {
@@ -266,14 +264,8 @@ public sealed class JourneyGrain(
         SetTimer(outcome.Active ? s.DueAt : null);
         if (deactivate)
         {
-            if (plan.Actions.OfType<JourneyAction.Send>().Any() && s.PendingSends.Count == 0)
-            {
-                // No later turn of this activation will persist that delivery acknowledged the sends: do it now, so
-                // the next activation does not re-issue them.
-                await state.WriteStateAsync();
-            }
-
-            // A long wait costs no memory: the reminder brings the journey back.
+            // A long wait costs no memory: a wake shard brings the journey back. That delivery acknowledged this turn's
+            // sends is not written on its own: the next activation re-issues them and delivery drops them by send key.
             this.DeactivateOnIdle();
         }
 
@@ -302,7 +294,8 @@ public sealed class JourneyGrain(
                     EventJson = s.TriggerEventJson,
                     SubjectOverride = pending.Subject,
                 });
-                // Acknowledged: forgotten in memory now, in storage with the next write (a re-send is deduplicated by key).
+                // Acknowledged: forgotten in memory now, in storage with the next turn's write (until then a new activation
+                // re-issues it, and delivery deduplicates by key).
                 s.PendingSends.Remove(pending);
                 if (receipt.Status is SendStatus.Failed or SendStatus.Suppressed)
                 {
@@ -352,9 +345,9 @@ public sealed class JourneyGrain(
         _timer = this.RegisterGrainTimer(OnTimerAsync, new GrainTimerCreationOptions(Max(delay, TimeSpan.Zero), Timeout.InfiniteTimeSpan) { KeepAlive = true });
     }
 
-    private async Task UnregisterReminderAsync()
+    private async Task UnregisterReminderAsync(bool fired = false)
     {
-        if (state.State.ReminderDue is null)
+        if (state.State.ReminderDue is null && !fired)
         {
             return;
         }

@@ -14,6 +14,24 @@ public sealed class JourneyOptions
     /// <summary>How often each silo flushes its buffered counters to the workflow grains.</summary>
     public TimeSpan CounterFlushInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>How many wake shard grains poll the wake index (each owns 256 / count slots).</summary>
+    public int WakeShards { get; set; } = 8;
+
+    /// <summary>How often each wake shard looks for due journeys.</summary>
+    public TimeSpan WakePollInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Journeys due this soon are woken early: they arm a timer for the exact time.</summary>
+    public TimeSpan WakeLookahead { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Wakes each shard has in flight at most.</summary>
+    public int WakeConcurrency { get; set; } = 64;
+
+    /// <summary>Due journeys each shard reads per query.</summary>
+    public int WakeBatch { get; set; } = 1000;
+
+    /// <summary>A contact grain idle this long is deactivated (it only routes events; its state is stored).</summary>
+    public TimeSpan ContactCollectionAge { get; set; } = TimeSpan.FromMinutes(2);
+
     /// <summary>Outbound webhook steps may call private and loopback addresses (tests only).</summary>
     public bool AllowPrivateWebhooks { get; set; }
 }

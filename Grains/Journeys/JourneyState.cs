@@ -1,3 +1,6 @@
+using System.Text.Json.Serialization;
+using Automator.Infrastructure.Storage;
+
 namespace Automator.Journeys;
 
 public enum JourneyStatus
@@ -41,7 +44,7 @@ public enum WaitKind
 
 /// <summary>The persisted state of one contact's journey through one workflow.</summary>
 [GenerateSerializer, Alias("journeys.state")]
-public sealed class JourneyState
+public sealed class JourneyState : IHasWakeTime
 {
     [Id(0)] public Guid OrganizationId { get; set; }
     [Id(1)] public Guid WorkflowId { get; set; }
@@ -82,10 +85,17 @@ public sealed class JourneyState
     /// <summary>Version a scheduled entry will run (date property trigger).</summary>
     [Id(19)] public int ScheduledVersion { get; set; }
 
-    /// <summary>The due time the wake reminder is registered for (null: none registered).</summary>
+    /// <summary>
+    /// The due time a per-journey wake reminder was registered for, by versions that woke each journey with its own
+    /// reminder (null: none). Such a reminder is removed the next time it fires.
+    /// </summary>
     [Id(20)] public DateTimeOffset? ReminderDue { get; set; }
 
     public bool IsInJourney => Status is JourneyStatus.Active or JourneyStatus.Waiting;
+
+    /// <summary>Stored with the state in the wake index, where the wake shards find it.</summary>
+    [JsonIgnore]
+    public DateTimeOffset? WakeAt => Status is JourneyStatus.Waiting or JourneyStatus.Scheduled ? DueAt : null;
 }
 
 [GenerateSerializer, Alias("journeys.history-entry")]

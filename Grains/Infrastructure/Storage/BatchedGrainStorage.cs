@@ -13,6 +13,8 @@ namespace Automator.Infrastructure.Storage;
 /// coalesced into one multi-row statement (PostgreSQL takes far more rows per second in batches than in single-row
 /// statements); each row keeps optimistic concurrency on its own etag, and each grain's write completes only when its
 /// batch is committed, so "persist before acting" still holds. Reads that arrive together share one query the same way.
+/// State that waits for a time (<see cref="IHasWakeTime"/>) has that time written in the same statement, into the wake
+/// index the wake shards poll.
 /// </summary>
 public sealed class BatchedGrainStorage : IGrainStorage, IAsyncDisposable
 {
@@ -42,7 +44,7 @@ public sealed class BatchedGrainStorage : IGrainStorage, IAsyncDisposable
 
     private sealed record PendingRead(string GrainId, string StateName, TaskCompletionSource<StoredState?> Done);
 
-    private sealed record PendingWrite(string GrainId, string StateName, long? ExpectedEtag, byte[] Payload, TaskCompletionSource<long?> Done);
+    private sealed record PendingWrite(string GrainId, string StateName, long? ExpectedEtag, byte[] Payload, DateTimeOffset? WakeAt, TaskCompletionSource<long?> Done);
 
     public async Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
@@ -65,7 +67,8 @@ public sealed class BatchedGrainStorage : IGrainStorage, IAsyncDisposable
     public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         var expected = long.TryParse(grainState.ETag, System.Globalization.CultureInfo.InvariantCulture, out var etag) ? etag : (long?)null;
-        var write = new PendingWrite(grainId.ToString(), stateName, expected, _serializer.Serialize(grainState.State).ToArray(), new TaskCompletionSource<long?>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var wakeAt = (grainState.State as IHasWakeTime)?.WakeAt;
+        var write = new PendingWrite(grainId.ToString(), stateName, expected, _serializer.Serialize(grainState.State).ToArray(), wakeAt, new TaskCompletionSource<long?>(TaskCreationOptions.RunContinuationsAsynchronously));
         _queue.Writer.TryWrite(write);
         var written = await write.Done.Task;
         if (written is not { } newEtag)
@@ -185,14 +188,16 @@ public sealed class BatchedGrainStorage : IGrainStorage, IAsyncDisposable
     {
         await using var command = _dataSource.CreateCommand("""
             WITH input AS (
-                SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bytea[]) AS t(grain_id, state_name, expected, payload)),
+                SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bytea[], $5::timestamptz[], $6::smallint[])
+                    AS t(grain_id, state_name, expected, payload, due_at, wake_shard)),
             inserted AS (
-                INSERT INTO journey_grain_state (grain_id, state_name, etag, payload)
-                SELECT grain_id, state_name, 1, payload FROM input WHERE expected IS NULL
+                INSERT INTO journey_grain_state (grain_id, state_name, etag, payload, due_at, wake_shard)
+                SELECT grain_id, state_name, 1, payload, due_at, wake_shard FROM input WHERE expected IS NULL
                 ON CONFLICT (grain_id, state_name) DO NOTHING
                 RETURNING grain_id, state_name, etag),
             updated AS (
-                UPDATE journey_grain_state s SET etag = s.etag + 1, payload = i.payload, updated_at = now()
+                UPDATE journey_grain_state s
+                SET etag = s.etag + 1, payload = i.payload, due_at = i.due_at, wake_shard = i.wake_shard, updated_at = now()
                 FROM input i
                 WHERE i.expected IS NOT NULL AND s.grain_id = i.grain_id AND s.state_name = i.state_name AND s.etag = i.expected
                 RETURNING s.grain_id, s.state_name, s.etag)
@@ -202,6 +207,8 @@ public sealed class BatchedGrainStorage : IGrainStorage, IAsyncDisposable
         command.Parameters.Add(new NpgsqlParameter { Value = batch.Select(b => b.StateName).ToArray() });
         command.Parameters.Add(new NpgsqlParameter { Value = batch.Select(b => b.ExpectedEtag).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
         command.Parameters.Add(new NpgsqlParameter { Value = batch.Select(b => b.Payload).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
+        command.Parameters.Add(new NpgsqlParameter { Value = batch.Select(b => b.WakeAt?.UtcDateTime).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+        command.Parameters.Add(new NpgsqlParameter { Value = batch.Select(b => b.WakeAt is null ? null : (short?)WakeSlots.Of(b.GrainId)).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Smallint });
         var results = new Dictionary<(string, string), long>();
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())

@@ -1,0 +1,73 @@
+using Automator.Infrastructure.Storage;
+using Automator.Journeys;
+using Orleans.Runtime;
+
+namespace Automator.UnitTests.Journeys;
+
+public sealed class WakeIndexTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 11, 23, 10, 0, 0, TimeSpan.Zero);
+
+    private static GrainId Journey() => GrainId.Create("journey", JourneyKey.Of(Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid()));
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(8)]
+    [InlineData(256)]
+    public void Every_slot_is_owned_by_exactly_one_shard(int shards)
+    {
+        var owned = Enumerable.Range(0, shards).SelectMany(shard => WakeSlots.OwnedBy(shard, shards)).ToList();
+
+        Assert.Equal(WakeSlots.Count, owned.Count);
+        Assert.Equal(Enumerable.Range(0, WakeSlots.Count).Select(i => (short)i), owned.Order());
+    }
+
+    [Fact]
+    public void A_grain_keeps_its_slot_and_grains_spread_over_all_slots()
+    {
+        var ids = Enumerable.Range(0, 20_000).Select(_ => Journey().ToString()).ToList();
+        var slots = ids.Select(WakeSlots.Of).ToList();
+
+        Assert.Equal(slots, ids.Select(WakeSlots.Of));
+        Assert.All(slots, slot => Assert.InRange(slot, (short)0, (short)(WakeSlots.Count - 1)));
+        var perSlot = slots.GroupBy(s => s).Select(g => g.Count()).ToList();
+        Assert.Equal(WakeSlots.Count, perSlot.Count);
+        Assert.InRange(perSlot.Max(), 0, 3 * ids.Count / WakeSlots.Count);
+    }
+
+    [Fact]
+    public void Waiting_or_scheduled_journeys_expose_their_due_time_others_none()
+    {
+        var due = Now.AddDays(2);
+
+        Assert.Equal(due, new JourneyState { Status = JourneyStatus.Waiting, DueAt = due }.WakeAt);
+        Assert.Equal(due, new JourneyState { Status = JourneyStatus.Scheduled, DueAt = due }.WakeAt);
+        Assert.Null(new JourneyState { Status = JourneyStatus.Completed, DueAt = due }.WakeAt);
+        Assert.Null(new JourneyState { Status = JourneyStatus.Waiting, DueAt = null }.WakeAt);
+    }
+
+    [Fact]
+    public async Task In_memory_index_returns_due_journeys_of_the_shards_slots_earliest_first()
+    {
+        var index = new InMemoryJourneyWakeIndex();
+        var early = Journey();
+        var late = Journey();
+        var future = Journey();
+        var ended = Journey();
+        index.Noted(late, Now.AddSeconds(-1));
+        index.Noted(early, Now.AddMinutes(-5));
+        index.Noted(future, Now.AddHours(1));
+        index.Noted(ended, Now.AddMinutes(-1));
+        index.Noted(ended, null);
+        var all = Enumerable.Range(0, WakeSlots.Count).Select(i => (short)i).ToArray();
+
+        var due = await index.DueAsync(all, Now, 10, CancellationToken.None);
+
+        Assert.Equal([early, late], due.Select(d => d.Journey));
+        var ownSlot = WakeSlots.Of(early.ToString());
+        var other = await index.DueAsync(all.Where(s => s != ownSlot).ToArray(), Now, 10, CancellationToken.None);
+        Assert.DoesNotContain(early, other.Select(d => d.Journey));
+        Assert.Single(await index.DueAsync(all, Now, 1, CancellationToken.None));
+    }
+}
