@@ -1,3 +1,4 @@
+using Automator.Delivery.Intake;
 using Automator.Delivery.Providers;
 using Automator.Delivery.Rendering;
 using Automator.Delivery.SendLog;
@@ -47,6 +48,7 @@ public static class DeliveryServiceCollectionExtensions
         services.TryAddSingleton<ISendLog>(sp => durable
             ? new PostgresSendLog(sp.GetRequiredService<NpgsqlDataSource>())
             : new InMemorySendLog());
+        services.TryAddSingleton<SendIntake>();
         services.AddHostedService<InterruptedSendSweeper>();
         return services;
     }
