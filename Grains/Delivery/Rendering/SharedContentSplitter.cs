@@ -15,7 +15,7 @@ public sealed class SharedContentSplitter
 {
     private const string Mark = "%%";
     private const int MaxKept = 1024;
-    private readonly ConcurrentDictionary<string, SharedContent> _kept = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string Identity, string Subject, string Html, string Text), SharedContent> _kept = new();
 
     /// <summary>
     /// The shared content and substitutions, or null when the message cannot be shared (its text already uses the tag
@@ -47,8 +47,9 @@ public sealed class SharedContentSplitter
             substitutions.Add(new Substitution(tag, value));
         }
 
-        var key = Key(identity, subject, html, text);
-        if (_kept.TryGetValue(key, out var shared))
+        // Looked up by the parts themselves (string hashing is cheaper than a digest); the digest is made once per content.
+        var parts = (identity, subject, html, text);
+        if (_kept.TryGetValue(parts, out var shared))
         {
             return (shared, substitutions);
         }
@@ -58,7 +59,7 @@ public sealed class SharedContentSplitter
             _kept.Clear();
         }
 
-        shared = _kept.GetOrAdd(key, new SharedContent { Key = key, Subject = subject, Html = html, Text = text });
+        shared = _kept.GetOrAdd(parts, p => new SharedContent { Key = Key(p.Identity, p.Subject, p.Html, p.Text), Subject = p.Subject, Html = p.Html, Text = p.Text });
         return (shared, substitutions);
     }
 
