@@ -15,11 +15,14 @@ public sealed class SharedContentSplitter
 {
     private const string Mark = "%%";
     private const int MaxKept = 1024;
+
+    /// <summary>SendGrid's ceiling on the substitutions of one personalization, in bytes.</summary>
+    public const int MaxSubstitutionBytes = 10_000;
     private readonly ConcurrentDictionary<(string Identity, string Subject, string Html, string Text), SharedContent> _kept = new();
 
     /// <summary>
     /// The shared content and substitutions, or null when the message cannot be shared (its text already uses the tag
-    /// mark). <paramref name="identity"/> names what else must match for two messages to share a request (organization,
+    /// mark, or its values exceed what one personalization may carry). <paramref name="identity"/> names what else must match for two messages to share a request (organization,
     /// sender, kind, header names); <paramref name="values"/> come most specific first.
     /// </summary>
     public (SharedContent Shared, IReadOnlyList<Substitution> Substitutions)? Split(
@@ -45,6 +48,11 @@ public sealed class SharedContentSplitter
             html = html.Replace(value, tag, StringComparison.Ordinal);
             text = text.Replace(value, tag, StringComparison.Ordinal);
             substitutions.Add(new Substitution(tag, value));
+        }
+
+        if (substitutions.Sum(s => Encoding.UTF8.GetByteCount(s.Tag) + Encoding.UTF8.GetByteCount(s.Value)) > MaxSubstitutionBytes)
+        {
+            return null;
         }
 
         // Looked up by the parts themselves (string hashing is cheaper than a digest); the digest is made once per content.

@@ -70,6 +70,17 @@ public sealed class SharedContentTests
     }
 
     [Fact]
+    public void A_message_whose_values_exceed_a_personalizations_limit_is_not_shared()
+    {
+        var splitter = new SharedContentSplitter();
+        var urls = Enumerable.Range(0, 60).Select(i => $"https://mail.example.test/t/c/{i}-{new string('x', 200)}").ToList();
+        var html = string.Concat(urls.Select(u => $"<a href=\"{u}\">link</a>"));
+
+        Assert.Null(splitter.Split("org", "Hi", html, "Hi", urls));
+        Assert.NotNull(splitter.Split("org", "Hi", html, "Hi", urls.Take(10)));
+    }
+
+    [Fact]
     public void Leased_sends_group_by_shared_content_in_requests_of_at_most_the_limit()
     {
         var sends = Enumerable.Range(0, 2500).Select(i => (Id: i, Key: (string?)"a"))
