@@ -91,7 +91,7 @@ public sealed class DeliveryGrain(
             return Receipt(stored, duplicate: true);
         }
 
-        await GrainFactory.GetGrain<ISendWorkerGrain>(0).EnqueueAsync(new Dispatch
+        await intake.DispatchAsync(new Dispatch
         {
             Email = email,
             CreatedAt = stored.CreatedAt,

@@ -20,6 +20,9 @@ public sealed class Dispatch
 public interface ISendWorkerGrain : IGrainWithIntegerKey
 {
     Task EnqueueAsync(Dispatch dispatch);
+
+    /// <summary>A batch of sends from the front door in one call.</summary>
+    Task EnqueueManyAsync(IReadOnlyList<Dispatch> dispatches);
 }
 
 /// <summary>
@@ -56,10 +59,16 @@ public sealed class SendWorkerGrain(
     private int _inFlight;
     private bool _pumping;
 
-    public Task EnqueueAsync(Dispatch dispatch)
+    public Task EnqueueAsync(Dispatch dispatch) => EnqueueManyAsync([dispatch]);
+
+    public Task EnqueueManyAsync(IReadOnlyList<Dispatch> dispatches)
     {
-        var job = new Job(dispatch.Email, new SendRef(dispatch.Email.SendId, dispatch.CreatedAt), dispatch.AmbiguousPolicy, dispatch.Email.Transactional);
-        _queue.Enqueue(job.Email.OrganizationId, job.Transactional, job);
+        foreach (var dispatch in dispatches)
+        {
+            var job = new Job(dispatch.Email, new SendRef(dispatch.Email.SendId, dispatch.CreatedAt), dispatch.AmbiguousPolicy, dispatch.Email.Transactional);
+            _queue.Enqueue(job.Email.OrganizationId, job.Transactional, job);
+        }
+
         _timer ??= this.RegisterGrainTimer(PumpAsync, new GrainTimerCreationOptions(TimeSpan.Zero, Tick) { Interleave = true, KeepAlive = true });
         return Task.CompletedTask;
     }

@@ -12,17 +12,27 @@ public sealed class SendIntake : IAsyncDisposable
     private const int MaxBatch = 500;
     private readonly Coalescer<SendLookupRequest, SendLookup> _lookups;
     private readonly Coalescer<SendRecord, (SendRecord Record, bool Created)> _records;
+    private readonly Coalescer<Dispatch, bool> _dispatches;
 
-    public SendIntake(ISendLog sendLog, ILogger<SendIntake> logger)
+    public SendIntake(ISendLog sendLog, IGrainFactory grains, ILogger<SendIntake> logger)
     {
         _lookups = new(sendLog.LookupAsync, MaxBatch, logger);
         _records = new(records => CreateAsync(sendLog, records), MaxBatch, logger);
+        // One call per batch keeps the silo's sending work in few worker activations, however many sends arrive at once.
+        _dispatches = new(async dispatches =>
+        {
+            await grains.GetGrain<ISendWorkerGrain>(0).EnqueueManyAsync(dispatches);
+            return dispatches.Select(_ => true).ToArray();
+        }, MaxBatch, logger);
     }
 
     public Task<SendLookup> LookupAsync(SendLookupRequest request) => _lookups.SubmitAsync(request);
 
     /// <summary>Writes the row claiming its send key; when the key is already held, the holder's row and false.</summary>
     public Task<(SendRecord Record, bool Created)> CreateAsync(SendRecord record) => _records.SubmitAsync(record);
+
+    /// <summary>Hands a recorded send to this silo's sending worker, together with the others arriving at the same time.</summary>
+    public Task DispatchAsync(Dispatch dispatch) => _dispatches.SubmitAsync(dispatch);
 
     /// <summary>
     /// One batched insert; a key that appears more than once in the batch is written once and its later callers get
@@ -55,5 +65,6 @@ public sealed class SendIntake : IAsyncDisposable
     {
         await _lookups.DisposeAsync();
         await _records.DisposeAsync();
+        await _dispatches.DisposeAsync();
     }
 }
