@@ -1,4 +1,5 @@
 using System.Net.Mail;
+using Automator.Delivery.Intake;
 using Automator.Delivery.Providers;
 using Automator.Delivery.Rendering;
 using Automator.Delivery.SendLog;
@@ -9,11 +10,12 @@ namespace Automator.Delivery;
 
 /// <summary>
 /// The delivery front door: validate, check suppression, render, write the send log row (claiming the send key) and
-/// only then hand the message to this silo's sending worker. Stateless, so send steps on every silo call it locally.
+/// only then hand the message to this silo's sending worker. Stateless, so send steps on every silo call it locally;
+/// reentrant, so concurrent sends meet in the silo's <see cref="SendIntake"/> and share its batched statements.
 /// </summary>
-[StatelessWorker]
+[StatelessWorker, Reentrant]
 public sealed class DeliveryGrain(
-    ISendLog sendLog,
+    SendIntake intake,
     SendPreparation preparation,
     TimeProvider time,
     ILogger<DeliveryGrain> logger) : Grain, IDeliveryGrain
@@ -26,8 +28,9 @@ public sealed class DeliveryGrain(
             throw new ArgumentException("A send needs a send key.", nameof(request));
         }
 
-        var existing = await sendLog.FindByKeyAsync(request.SendKey);
-        if (existing is not null)
+        var lookup = await intake.LookupAsync(new SendLookupRequest(
+            request.SendKey, request.OrganizationId, request.ContactId, request.Email?.Trim() ?? "", request.TemplateId));
+        if (lookup.Existing is { } existing)
         {
             return Receipt(existing, duplicate: true);
         }
@@ -58,19 +61,19 @@ public sealed class DeliveryGrain(
             return await RecordEndAsync(record with { Status = SendStatus.Failed, Error = invalid });
         }
 
-        var prepared = await preparation.PrepareAsync(record);
+        var prepared = preparation.Prepare(record, lookup.Facts);
         if (prepared.Email is not { } email)
         {
             return await RecordEndAsync(record with { Subject = prepared.Subject, Status = prepared.Status, Error = prepared.Error });
         }
 
-        var (stored, created) = await sendLog.CreateAsync(record with { Subject = email.Subject });
+        var (stored, created) = await intake.CreateAsync(record with { Subject = email.Subject });
         if (!created)
         {
             return Receipt(stored, duplicate: true);
         }
 
-        await GrainFactory.GetGrain<ISendWorkerGrain>(0).EnqueueAsync(new Dispatch
+        await intake.DispatchAsync(new Dispatch
         {
             Email = email,
             CreatedAt = stored.CreatedAt,
@@ -81,7 +84,7 @@ public sealed class DeliveryGrain(
 
     private async Task<SendReceipt> RecordEndAsync(SendRecord record)
     {
-        var (stored, created) = await sendLog.CreateAsync(record);
+        var (stored, created) = await intake.CreateAsync(record);
         if (created && record.Status == SendStatus.Failed)
         {
             logger.LogWarning("Send {SendKey} failed before reaching a provider: {Error}", record.SendKey, record.Error);

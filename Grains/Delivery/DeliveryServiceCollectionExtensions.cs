@@ -1,3 +1,4 @@
+using Automator.Delivery.Intake;
 using Automator.Delivery.Providers;
 using Automator.Delivery.Rendering;
 using Automator.Delivery.SendLog;
@@ -48,6 +49,7 @@ public static class DeliveryServiceCollectionExtensions
         services.TryAddSingleton<ISendLog>(sp => durable
             ? new PostgresSendLog(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetService<ILocalSiloDetails>()?.SiloAddress.ToParsableString())
             : new InMemorySendLog());
+        services.TryAddSingleton<SendIntake>();
         services.AddHostedService<InterruptedSendSweeper>();
         return services;
     }

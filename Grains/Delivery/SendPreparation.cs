@@ -8,17 +8,22 @@ namespace Automator.Delivery;
 public sealed record PreparedSend(OutboundEmail? Email, SendStatus Status, string Subject, string? Error, AmbiguousPolicy AmbiguousPolicy);
 
 /// <summary>
-/// Reads what a send needs (organization, contact, template, suppressions), applies suppression at send time and renders.
-/// The front door does this for a new send; a live silo does it again for a queued send it takes over from a silo that
-/// died, so a contact suppressed in between is still never mailed.
+/// Applies suppression at send time and renders, from the facts read for the send (organization, contact, template,
+/// suppressions). The front door does this for a new send with the facts its batched lookup read; a live silo does it
+/// again for a queued send it takes over from a silo that died, so a contact suppressed in between is still never mailed.
 /// </summary>
 public sealed class SendPreparation(ISendLog sendLog, MessageComposer composer)
 {
+    /// <summary>Reads the send's facts afresh, then <see cref="Prepare"/>.</summary>
     public async Task<PreparedSend> PrepareAsync(SendRecord send)
     {
-        var contactId = send.ContactId ?? Guid.Empty;
-        var templateId = send.TemplateId ?? Guid.Empty;
-        var facts = await sendLog.LoadFactsAsync(send.OrganizationId, contactId, send.Email, templateId);
+        var lookups = await sendLog.LookupAsync([new SendLookupRequest(
+            send.SendKey, send.OrganizationId, send.ContactId ?? Guid.Empty, send.Email, send.TemplateId ?? Guid.Empty)]);
+        return Prepare(send, lookups[0].Facts);
+    }
+
+    public PreparedSend Prepare(SendRecord send, DeliveryFacts facts)
+    {
         var suppressedBecause = facts.SuppressedBecause
             ?? (facts.Contact is { } c && SuppressionHash.BlockingStatuses.Contains(c.Status) ? c.Status : null);
         if (suppressedBecause is not null)
@@ -28,14 +33,14 @@ public sealed class SendPreparation(ISendLog sendLog, MessageComposer composer)
 
         if (facts.Template is null)
         {
-            return End(SendStatus.Failed, "", $"template {templateId} not found", facts);
+            return End(SendStatus.Failed, "", $"template {send.TemplateId ?? Guid.Empty} not found", facts);
         }
 
         try
         {
             var email = composer.Compose(new ComposeRequest(
                 send.Id, send.SendKey, send.OrganizationId, facts.OrganizationName, facts.PostalAddress,
-                contactId, send.Email, facts.Contact?.FirstName, facts.Contact?.LastName, facts.Contact?.PropertiesJson,
+                send.ContactId ?? Guid.Empty, send.Email, facts.Contact?.FirstName, facts.Contact?.LastName, facts.Contact?.PropertiesJson,
                 send.EventJson, send.WorkflowId, send.JourneyId, send.StepId, facts.Template, send.SubjectOverride,
                 send.Transactional || !facts.Template.Marketing));
             return new PreparedSend(email, SendStatus.Queued, email.Subject, null, facts.AmbiguousPolicy);

@@ -20,6 +20,9 @@ public sealed class Dispatch
 public interface ISendWorkerGrain : IGrainWithIntegerKey
 {
     Task EnqueueAsync(Dispatch dispatch);
+
+    /// <summary>A batch of sends from the front door in one call.</summary>
+    Task EnqueueManyAsync(IReadOnlyList<Dispatch> dispatches);
 }
 
 /// <summary>
@@ -36,8 +39,8 @@ public sealed class SendWorkerGrain(
     ILiveEvents live,
     ILogger<SendWorkerGrain> logger) : Grain, ISendWorkerGrain
 {
-    private const int MaxLease = 200;
-    private const int MaxInFlight = 1000;
+    private const int MaxLease = 1000;
+    private const int MaxInFlight = 4000;
     private static readonly Counter<long> Sends = AutomatorMeters.Meter.CreateCounter<long>("automator.delivery.sends", description: "Provider calls by provider and outcome");
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(10);
     private static readonly TimeSpan ViewLifetime = TimeSpan.FromMilliseconds(250);
@@ -56,10 +59,16 @@ public sealed class SendWorkerGrain(
     private int _inFlight;
     private bool _pumping;
 
-    public Task EnqueueAsync(Dispatch dispatch)
+    public Task EnqueueAsync(Dispatch dispatch) => EnqueueManyAsync([dispatch]);
+
+    public Task EnqueueManyAsync(IReadOnlyList<Dispatch> dispatches)
     {
-        var job = new Job(dispatch.Email, new SendRef(dispatch.Email.SendId, dispatch.CreatedAt), dispatch.AmbiguousPolicy, dispatch.Email.Transactional);
-        _queue.Enqueue(job.Email.OrganizationId, job.Transactional, job);
+        foreach (var dispatch in dispatches)
+        {
+            var job = new Job(dispatch.Email, new SendRef(dispatch.Email.SendId, dispatch.CreatedAt), dispatch.AmbiguousPolicy, dispatch.Email.Transactional);
+            _queue.Enqueue(job.Email.OrganizationId, job.Transactional, job);
+        }
+
         _timer ??= this.RegisterGrainTimer(PumpAsync, new GrainTimerCreationOptions(TimeSpan.Zero, Tick) { Interleave = true, KeepAlive = true });
         return Task.CompletedTask;
     }
@@ -130,17 +139,34 @@ public sealed class SendWorkerGrain(
                 }
 
                 var slot = 0;
+                var ready = new List<(Job Job, DateTimeOffset Slot)>(jobs.Count);
                 foreach (var job in jobs)
                 {
                     if (moved.Contains(job.Ref.Id))
                     {
-                        _inFlight++;
-                        _ = SendAsync(job, route.Provider, lease.FirstSlot + (lease.Interval * slot++), mayForfeit: lease.Interval >= MinimumPacedInterval && job.Forfeits < MaxForfeits);
+                        ready.Add((job, lease.FirstSlot + (lease.Interval * slot++)));
                     }
                     else
                     {
                         // Already sent, failed or unknown (a duplicate delivery of the same dispatch): never send again.
                         Report(route.Provider).Unused++;
+                    }
+                }
+
+                var paced = lease.Interval >= MinimumPacedInterval;
+                // Paced slots go one by one, so the rate holds per message; unpaced ones with shared content go together.
+                var maxBatch = !paced && providers.Get(route.Provider) is IBatchingEmailProvider batching ? batching.MaxBatch : 1;
+                foreach (var group in PersonalizationBatches.Group(ready, r => r.Job.Email.Shared?.Key, maxBatch))
+                {
+                    _inFlight += group.Count;
+                    if (group.Count == 1)
+                    {
+                        var (job, at) = group[0];
+                        _ = SendAsync(job, route.Provider, at, mayForfeit: paced && job.Forfeits < MaxForfeits);
+                    }
+                    else
+                    {
+                        _ = SendBatchAsync(group.Select(r => r.Job).ToArray(), route.Provider, group[^1].Slot);
                     }
                 }
 
@@ -193,6 +219,42 @@ public sealed class SendWorkerGrain(
             return;
         }
 
+        Settle(job, providerName, outcome);
+    }
+
+    /// <summary>One request for messages sharing their content; its one answer settles every send in it.</summary>
+    private async Task SendBatchAsync(IReadOnlyList<Job> jobs, string providerName, DateTimeOffset slot)
+    {
+        ProviderOutcome outcome;
+        try
+        {
+            var provider = (IBatchingEmailProvider)providers.Get(providerName);
+            var emails = jobs.Select(j => j.Email).ToArray();
+            outcome = await Task.Run(async () =>
+            {
+                var wait = slot - time.GetUtcNow();
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.Delay(wait, time);
+                }
+
+                return await provider.SendBatchAsync(emails);
+            });
+        }
+        catch (Exception ex)
+        {
+            outcome = ProviderOutcome.Transient(ex.GetType().Name + ": " + ex.Message);
+        }
+
+        _inFlight -= jobs.Count;
+        foreach (var job in jobs)
+        {
+            Settle(job, providerName, outcome);
+        }
+    }
+
+    private void Settle(Job job, string providerName, ProviderOutcome outcome)
+    {
         job.Attempts++;
         Sends.Add(1, new KeyValuePair<string, object?>("provider", providerName), new KeyValuePair<string, object?>("outcome", outcome.Kind.ToString().ToLowerInvariant()));
         if (outcome.Kind == OutcomeKind.Accepted)

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using System.Text.Json;
 using Automator.Delivery;
 using Automator.Delivery.Rendering;
 using Automator.Delivery.SendLog;
@@ -74,6 +75,7 @@ public static class DeliveryBench
             await provider.ResumeAsync();
             await WaitForAsync(() => fake.Received >= sends, TimeSpan.FromMinutes(10));
             drain.Stop();
+            var drainRequests = fake.Requests;
             fake.Reset();
             Progress($"drained in {drain.Elapsed.TotalSeconds:F1}s");
 
@@ -82,6 +84,7 @@ public static class DeliveryBench
             await SendManyAsync(grains, organizationId, templateId, sends, "e2e");
             await WaitForAsync(() => fake.Received >= sends, TimeSpan.FromMinutes(10));
             endToEnd.Stop();
+            var endToEndRequests = fake.Requests;
 
             var mode = postgres ? "PostgreSQL send log" : "in-memory send log";
             Console.WriteLine($"| Delivery scenario | {sends:N0} sends, {mode}, {Environment.ProcessorCount} cores |");
@@ -90,6 +93,7 @@ public static class DeliveryBench
             Console.WriteLine($"| Front door: sends/s queued (validate, suppression, render, send log) | {sends / enqueue.Elapsed.TotalSeconds:N0} |");
             Console.WriteLine($"| Provider path: emails/s draining a full queue to fake SendGrid | {sends / drain.Elapsed.TotalSeconds:N0} |");
             Console.WriteLine($"| Memory per queued send (managed heap) | {(after - before) / (double)sends / 1024:N1} KiB |");
+            Console.WriteLine($"| HTTP requests to the fake SendGrid: end to end / draining the full queue | {endToEndRequests:N0} / {drainRequests:N0} |");
         }
         finally
         {
@@ -219,6 +223,7 @@ public static class DeliveryBench
     {
         private readonly WebApplication _app;
         private long _received;
+        private long _requests;
 
         private FakeSendGrid(WebApplication app) => _app = app;
 
@@ -226,7 +231,14 @@ public static class DeliveryBench
 
         public long Received => Interlocked.Read(ref _received);
 
-        public void Reset() => Interlocked.Exchange(ref _received, 0);
+        /// <summary>HTTP requests received since the last reset.</summary>
+        public long Requests => Interlocked.Read(ref _requests);
+
+        public void Reset()
+        {
+            Interlocked.Exchange(ref _received, 0);
+            Interlocked.Exchange(ref _requests, 0);
+        }
 
         public static async Task<FakeSendGrid> StartAsync()
         {
@@ -237,8 +249,23 @@ public static class DeliveryBench
             var fake = new FakeSendGrid(app);
             app.MapPost("/v3/mail/send", async (HttpContext http) =>
             {
-                await http.Request.Body.CopyToAsync(Stream.Null);
-                Interlocked.Increment(ref fake._received);
+                // Counts emails, not requests: a request carries one email per personalization.
+                var emails = 1;
+                try
+                {
+                    using var body = await JsonDocument.ParseAsync(http.Request.Body);
+                    if (body.RootElement.ValueKind == JsonValueKind.Object && body.RootElement.TryGetProperty("personalizations", out var personalizations))
+                    {
+                        emails = personalizations.GetArrayLength();
+                    }
+                }
+                catch (JsonException)
+                {
+                    // The loopback measurement posts a plain body: one request, one count.
+                }
+
+                Interlocked.Add(ref fake._received, emails);
+                Interlocked.Increment(ref fake._requests);
                 http.Response.StatusCode = 202;
                 http.Response.Headers["X-Message-Id"] = "bench";
             });

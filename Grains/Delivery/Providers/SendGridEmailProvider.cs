@@ -1,9 +1,10 @@
 using SendGrid;
+using SendGrid.Helpers.Mail;
 
 namespace Automator.Delivery.Providers;
 
 /// <summary>SendGrid through the official client, pointed at <c>Automator:Providers:SendGrid:BaseUrl</c>.</summary>
-public sealed class SendGridEmailProvider : IEmailProvider
+public sealed class SendGridEmailProvider : IBatchingEmailProvider
 {
     private readonly SendGridClient _client;
     private readonly TimeProvider _time;
@@ -20,11 +21,19 @@ public sealed class SendGridEmailProvider : IEmailProvider
 
     public string Name => DeliveryOptions.SendGrid;
 
-    public async Task<ProviderOutcome> SendAsync(OutboundEmail email, CancellationToken cancellationToken = default)
+    public int MaxBatch => SendGridRequestBuilder.MaxPersonalizations;
+
+    public Task<ProviderOutcome> SendAsync(OutboundEmail email, CancellationToken cancellationToken = default) =>
+        SendAsync(SendGridRequestBuilder.Single(email), cancellationToken);
+
+    public Task<ProviderOutcome> SendBatchAsync(IReadOnlyList<OutboundEmail> emails, CancellationToken cancellationToken = default) =>
+        SendAsync(SendGridRequestBuilder.Batch(emails), cancellationToken);
+
+    private async Task<ProviderOutcome> SendAsync(SendGridMessage message, CancellationToken cancellationToken)
     {
         try
         {
-            var response = await _client.SendEmailAsync(SendGridRequestBuilder.Single(email), cancellationToken);
+            var response = await _client.SendEmailAsync(message, cancellationToken);
             var status = (int)response.StatusCode;
             var messageId = response.Headers.TryGetValues("X-Message-Id", out var ids) ? ids.FirstOrDefault() : null;
             var body = status is >= 200 and < 300 ? null : await response.Body.ReadAsStringAsync(cancellationToken);

@@ -36,6 +36,29 @@ public static class SendGridRequestBuilder
     }
 
     /// <summary>
+    /// Messages sharing their content (equal <see cref="OutboundEmail.Shared"/> keys) as one request: the shared subject
+    /// and body with tags, and per recipient a personalization with its address, substitutions, own headers (Message-ID,
+    /// List-Unsubscribe) and send key.
+    /// </summary>
+    public static SendGridMessage Batch(IReadOnlyList<OutboundEmail> emails)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(emails.Count);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(emails.Count, MaxPersonalizations);
+        var first = emails[0];
+        var shared = first.Shared ?? throw new ArgumentException("Only messages with shared content can be batched.", nameof(emails));
+        if (emails.Any(e => e.Shared?.Key != shared.Key))
+        {
+            throw new ArgumentException("Every message of a batch must share the same content.", nameof(emails));
+        }
+
+        var recipients = emails.Select(e => new BatchRecipient(
+            e.To, e.SendKey, e.SendId,
+            e.Substitutions.ToDictionary(s => s.Tag, s => s.Value, StringComparer.Ordinal),
+            [.. Headers(e.MessageId, e.Headers).Select(h => new EmailHeader(h.Key, h.Value))]));
+        return Batches(new BatchContent(first.FromEmail, first.FromName, shared.Subject, shared.Html, shared.Text), recipients).Single();
+    }
+
+    /// <summary>
     /// Identical content to many recipients: one personalization per recipient (own address, substitutions, headers and
     /// send key), at most <paramref name="maxPerRequest"/> per request.
     /// </summary>

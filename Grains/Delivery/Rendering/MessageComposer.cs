@@ -32,6 +32,8 @@ public sealed record ComposeRequest(
 /// </summary>
 public sealed partial class MessageComposer(EmailRenderer renderer, TrackingTokens tokens, DeliveryOptions options)
 {
+    private readonly SharedContentSplitter _splitter = new();
+
     public OutboundEmail Compose(ComposeRequest request)
     {
         var baseUrl = options.PublicBaseUrl.TrimEnd('/');
@@ -75,16 +77,25 @@ public sealed partial class MessageComposer(EmailRenderer renderer, TrackingToke
             headers.Add(new EmailHeader("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"));
         }
 
+        // Per-recipient values, most specific first: they become substitutions when the message's content is shared.
+        var perRecipient = new List<string?> { unsubscribeUrl };
         if (options.TrackLinks)
         {
-            html = RewriteLinks(html, request, baseUrl, unsubscribeUrl);
+            html = RewriteLinks(html, request, baseUrl, unsubscribeUrl, perRecipient);
         }
 
         if (options.TrackOpens)
         {
-            html = AddOpenPixel(html, $"{baseUrl}/t/o/{tokens.Create(new TrackingClaim(TrackingKind.Open, request.SendId, request.OrganizationId, request.ContactId))}.gif");
+            var pixelUrl = $"{baseUrl}/t/o/{tokens.Create(new TrackingClaim(TrackingKind.Open, request.SendId, request.OrganizationId, request.ContactId))}.gif";
+            perRecipient.Add(pixelUrl);
+            html = AddOpenPixel(html, pixelUrl);
         }
 
+        perRecipient.AddRange([request.Email, request.ContactId.ToString(), request.FirstName, request.LastName]);
+        var fromName = string.IsNullOrWhiteSpace(options.FromName) ? request.OrganizationName : options.FromName;
+        var split = _splitter.Split(
+            $"{request.OrganizationId}|{marketing}|{options.FromEmail}|{fromName}|{string.Join(',', headers.Select(h => h.Name))}",
+            rendered.Subject, html, text, perRecipient);
         var fromDomain = options.FromEmail[(options.FromEmail.IndexOf('@', StringComparison.Ordinal) + 1)..];
         return new OutboundEmail
         {
@@ -94,13 +105,15 @@ public sealed partial class MessageComposer(EmailRenderer renderer, TrackingToke
             ContactId = request.ContactId,
             Transactional = request.Transactional,
             FromEmail = options.FromEmail,
-            FromName = string.IsNullOrWhiteSpace(options.FromName) ? request.OrganizationName : options.FromName,
+            FromName = fromName,
             To = request.Email,
             Subject = rendered.Subject,
-            Html = html,
-            Text = text,
+            Html = split is null ? html : null!,
+            Text = split is null ? text : null!,
             MessageId = $"<{request.SendId:N}@{fromDomain}>",
             Headers = headers,
+            Shared = split?.Shared,
+            Substitutions = split?.Substitutions ?? [],
         };
     }
 
@@ -138,7 +151,7 @@ public sealed partial class MessageComposer(EmailRenderer renderer, TrackingToke
         return footer.ToString();
     }
 
-    private string RewriteLinks(string html, ComposeRequest request, string baseUrl, string unsubscribeUrl) =>
+    private string RewriteLinks(string html, ComposeRequest request, string baseUrl, string unsubscribeUrl, List<string?> trackedUrls) =>
         Hrefs().Replace(html, match =>
         {
             var url = WebUtility.HtmlDecode(match.Groups["url"].Value);
@@ -148,8 +161,9 @@ public sealed partial class MessageComposer(EmailRenderer renderer, TrackingToke
                 return match.Value;
             }
 
-            var token = tokens.Create(new TrackingClaim(TrackingKind.Click, request.SendId, request.OrganizationId, request.ContactId, url));
-            return $"{match.Groups["prefix"].Value}{baseUrl}/t/c/{token}{match.Groups["quote"].Value}";
+            var tracked = $"{baseUrl}/t/c/{tokens.Create(new TrackingClaim(TrackingKind.Click, request.SendId, request.OrganizationId, request.ContactId, url))}";
+            trackedUrls.Add(tracked);
+            return $"{match.Groups["prefix"].Value}{tracked}{match.Groups["quote"].Value}";
         });
 
     private static string AddOpenPixel(string html, string pixelUrl) =>

@@ -60,15 +60,27 @@ public sealed record DeliveryFacts(
 
 public sealed record ContactFacts(Guid Id, string Email, string? FirstName, string? LastName, string Status, string? PropertiesJson);
 
+/// <summary>What the front door asks about one new send: its key and whom, what and for which organization.</summary>
+public sealed record SendLookupRequest(string SendKey, Guid OrganizationId, Guid ContactId, string Email, Guid TemplateId);
+
+/// <summary>The row already holding the send key (a duplicate), else null; and the facts to decide and render the send.</summary>
+public sealed record SendLookup(SendRecord? Existing, DeliveryFacts Facts);
+
 /// <summary>The send log and the reads the delivery path needs (PostgreSQL, or in memory without a database).</summary>
 public interface ISendLog
 {
     Task<SendRecord?> FindByKeyAsync(string sendKey);
 
-    Task<DeliveryFacts> LoadFactsAsync(Guid organizationId, Guid contactId, string email, Guid templateId);
+    /// <summary>For each request, in order: the row already holding its send key, and the facts the send needs.</summary>
+    Task<IReadOnlyList<SendLookup>> LookupAsync(IReadOnlyList<SendLookupRequest> requests);
 
     /// <summary>Inserts the row and claims its send key atomically; when the key exists, returns the existing row and false.</summary>
     Task<(SendRecord Record, bool Created)> CreateAsync(SendRecord record);
+
+    /// <summary>
+    /// <see cref="CreateAsync"/> for many rows at once, answers in order. Send keys must be distinct within one call.
+    /// </summary>
+    Task<IReadOnlyList<(SendRecord Record, bool Created)>> CreateManyAsync(IReadOnlyList<SendRecord> records);
 
     /// <summary>Moves queued sends to <c>sending</c> before the provider is called; returns the ones that moved (the others must not be sent).</summary>
     Task<IReadOnlySet<Guid>> MarkSendingAsync(IReadOnlyList<SendRef> sends, string provider);

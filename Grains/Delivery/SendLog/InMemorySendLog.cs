@@ -29,12 +29,19 @@ public sealed class InMemorySendLog : ISendLog
     public Task<SendRecord?> FindByKeyAsync(string sendKey) =>
         Task.FromResult(_keys.TryGetValue(sendKey, out var id) && _sends.TryGetValue(id, out var record) ? record : null);
 
-    public Task<DeliveryFacts> LoadFactsAsync(Guid organizationId, Guid contactId, string email, Guid templateId)
+    public Task<IReadOnlyList<SendLookup>> LookupAsync(IReadOnlyList<SendLookupRequest> requests) =>
+        Task.FromResult<IReadOnlyList<SendLookup>>(requests
+            .Select(r => new SendLookup(
+                _keys.TryGetValue(r.SendKey, out var id) && _sends.TryGetValue(id, out var record) ? record : null,
+                Facts(r.OrganizationId, r.Email, r.TemplateId)))
+            .ToArray());
+
+    private DeliveryFacts Facts(Guid organizationId, string email, Guid templateId)
     {
         var organization = _organizations.TryGetValue(organizationId, out var org) ? org : ("", null, AmbiguousPolicy.AtMostOnce);
         var contact = _contacts.TryGetValue((organizationId, email.ToLowerInvariant()), out var c) ? c : null;
         var suppressed = _suppressions.TryGetValue((organizationId, Convert.ToHexString(SuppressionHash.Of(email))), out var reason) ? reason : null;
-        return Task.FromResult(new DeliveryFacts(organization.Item1, organization.Item2, organization.Item3, contact, _templates.GetValueOrDefault(templateId), suppressed));
+        return new DeliveryFacts(organization.Item1, organization.Item2, organization.Item3, contact, _templates.GetValueOrDefault(templateId), suppressed);
     }
 
     public Task<(SendRecord Record, bool Created)> CreateAsync(SendRecord record)
@@ -50,6 +57,17 @@ public sealed class InMemorySendLog : ISendLog
             _sends[record.Id] = record;
             return Task.FromResult((record, true));
         }
+    }
+
+    public async Task<IReadOnlyList<(SendRecord Record, bool Created)>> CreateManyAsync(IReadOnlyList<SendRecord> records)
+    {
+        var results = new (SendRecord, bool)[records.Count];
+        for (var i = 0; i < records.Count; i++)
+        {
+            results[i] = await CreateAsync(records[i]);
+        }
+
+        return results;
     }
 
     public Task<IReadOnlySet<Guid>> MarkSendingAsync(IReadOnlyList<SendRef> sends, string provider)

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Automator.Delivery.Rendering;
 using Npgsql;
 using NpgsqlTypes;
@@ -18,6 +19,7 @@ public sealed class PostgresSendLog(NpgsqlDataSource dataSource, string? owner =
         """;
 
     private readonly SemaphoreSlim _partitionGate = new(1, 1);
+    private readonly ConcurrentDictionary<Guid, CachedTemplate> _templates = new();
     private int _ensuredMonth = -1;
 
     public async Task<SendRecord?> FindByKeyAsync(string sendKey)
@@ -32,58 +34,115 @@ public sealed class PostgresSendLog(NpgsqlDataSource dataSource, string? owner =
         return await reader.ReadAsync() ? Read(reader) : null;
     }
 
-    public async Task<DeliveryFacts> LoadFactsAsync(Guid organizationId, Guid contactId, string email, Guid templateId)
+    /// <summary>
+    /// One round trip for a whole batch: the rows holding the send keys, the organizations, contacts, suppressions, and
+    /// the templates — whose content only travels when it differs from the cached copy (compared by its hash).
+    /// </summary>
+    public async Task<IReadOnlyList<SendLookup>> LookupAsync(IReadOnlyList<SendLookupRequest> requests)
     {
+        var organizationIds = requests.Select(r => r.OrganizationId).Distinct().ToArray();
+        var templateIds = requests.Select(r => r.TemplateId).Distinct().ToArray();
+        var known = templateIds.Select(id => _templates.TryGetValue(id, out var t) ? t.Hash : null).ToArray();
+
         await using var connection = await dataSource.OpenConnectionAsync();
         await using var batch = new NpgsqlBatch(connection)
         {
             BatchCommands =
             {
-                Command("SELECT name, postal_address, settings #>> '{delivery,ambiguous}' FROM organizations WHERE id = $1", organizationId),
+                KeysCommand(requests.Select(r => r.SendKey).ToArray()),
+                Command("SELECT id, name, postal_address, settings #>> '{delivery,ambiguous}' FROM organizations WHERE id = ANY($1)", organizationIds),
                 Command("""
-                    SELECT id, email, first_name, last_name, status, properties::text, unsubscribed_at IS NOT NULL FROM contacts
-                    WHERE organization_id = $1 AND (id = $2 OR lower(email) = lower($3))
-                    ORDER BY (id = $2) DESC LIMIT 1
-                    """, organizationId, contactId, email),
-                Command("SELECT subject, html, text, kind FROM email_templates WHERE id = $1 AND organization_id = $2", templateId, organizationId),
-                Command("SELECT reason FROM suppressions WHERE organization_id = $1 AND email_hash = $2", organizationId, SuppressionHash.Of(email)),
+                    SELECT u.i, c.id, c.email, c.first_name, c.last_name, c.status, c.properties::text, c.unsubscribed_at IS NOT NULL
+                    FROM unnest($1::uuid[], $2::uuid[], $3::text[]) WITH ORDINALITY AS u(organization_id, contact_id, email, i)
+                    CROSS JOIN LATERAL (
+                        SELECT * FROM contacts c
+                        WHERE c.organization_id = u.organization_id AND (c.id = u.contact_id OR lower(c.email) = lower(u.email))
+                        ORDER BY (c.id = u.contact_id) DESC LIMIT 1) c
+                    """,
+                    requests.Select(r => r.OrganizationId).ToArray(), requests.Select(r => r.ContactId).ToArray(), requests.Select(r => r.Email).ToArray()),
+                Command("""
+                    SELECT u.i, s.reason
+                    FROM unnest($1::uuid[], $2::bytea[]) WITH ORDINALITY AS u(organization_id, email_hash, i)
+                    JOIN suppressions s ON s.organization_id = u.organization_id AND s.email_hash = u.email_hash
+                    """,
+                    requests.Select(r => r.OrganizationId).ToArray(), requests.Select(r => SuppressionHash.Of(r.Email)).ToArray()),
+                Command("""
+                    SELECT t.id, t.organization_id, v.hash, v.hash IS DISTINCT FROM u.known, t.kind,
+                           CASE WHEN v.hash IS DISTINCT FROM u.known THEN t.subject END,
+                           CASE WHEN v.hash IS DISTINCT FROM u.known THEN t.html END,
+                           CASE WHEN v.hash IS DISTINCT FROM u.known THEN t.text END
+                    FROM unnest($1::uuid[], $2::text[]) AS u(id, known)
+                    JOIN email_templates t ON t.id = u.id
+                    CROSS JOIN LATERAL (SELECT md5(t.kind || ':' || t.subject || ':' || t.html || ':' || coalesce(t.text, '<none>')) AS hash) v
+                    """,
+                    templateIds, known),
             },
         };
         await using var reader = await batch.ExecuteReaderAsync();
 
-        string name = "";
-        string? postal = null;
-        var policy = AmbiguousPolicy.AtMostOnce;
-        if (await reader.ReadAsync())
+        var existing = new Dictionary<string, SendRecord>(StringComparer.Ordinal);
+        while (await reader.ReadAsync())
         {
-            name = reader.GetString(0);
-            postal = reader.IsDBNull(1) ? null : reader.GetString(1);
-            policy = (reader.IsDBNull(2) ? null : reader.GetString(2)) is "at-least-once" or "atLeastOnce" ? AmbiguousPolicy.AtLeastOnce : AmbiguousPolicy.AtMostOnce;
+            var record = Read(reader);
+            existing[record.SendKey] = record;
         }
 
         await reader.NextResultAsync();
-        ContactFacts? contact = null;
-        if (await reader.ReadAsync())
+        var organizations = new Dictionary<Guid, (string Name, string? Postal, AmbiguousPolicy Policy)>();
+        while (await reader.ReadAsync())
         {
-            var status = reader.GetString(4);
-            if (reader.GetBoolean(6) && !SuppressionHash.BlockingStatuses.Contains(status))
+            var policy = (reader.IsDBNull(3) ? null : reader.GetString(3)) is "at-least-once" or "atLeastOnce" ? AmbiguousPolicy.AtLeastOnce : AmbiguousPolicy.AtMostOnce;
+            organizations[reader.GetGuid(0)] = (reader.GetString(1), Nullable(reader, 2), policy);
+        }
+
+        await reader.NextResultAsync();
+        var contacts = new ContactFacts?[requests.Count];
+        while (await reader.ReadAsync())
+        {
+            var status = reader.GetString(5);
+            if (reader.GetBoolean(7) && !SuppressionHash.BlockingStatuses.Contains(status))
             {
                 status = "unsubscribed";
             }
 
-            contact = new ContactFacts(reader.GetGuid(0), reader.GetString(1), Nullable(reader, 2), Nullable(reader, 3), status, Nullable(reader, 5));
+            contacts[reader.GetInt64(0) - 1] = new ContactFacts(reader.GetGuid(1), reader.GetString(2), Nullable(reader, 3), Nullable(reader, 4), status, Nullable(reader, 6));
         }
 
         await reader.NextResultAsync();
-        TemplateContent? template = null;
-        if (await reader.ReadAsync())
+        var suppressed = new string?[requests.Count];
+        while (await reader.ReadAsync())
         {
-            template = new TemplateContent(templateId, reader.GetString(0), reader.GetString(1), Nullable(reader, 2), reader.GetString(3) != "transactional");
+            suppressed[reader.GetInt64(0) - 1] = reader.GetString(1);
         }
 
         await reader.NextResultAsync();
-        var suppressed = await reader.ReadAsync() ? reader.GetString(0) : null;
-        return new DeliveryFacts(name, postal, policy, contact, template, suppressed);
+        var templates = new Dictionary<Guid, (Guid OrganizationId, TemplateContent Content)>();
+        while (await reader.ReadAsync())
+        {
+            var id = reader.GetGuid(0);
+            var hash = reader.GetString(2);
+            CachedTemplate? cached;
+            if (reader.GetBoolean(3) || !_templates.TryGetValue(id, out cached))
+            {
+                cached = new CachedTemplate(hash, new TemplateContent(id, reader.GetString(5), reader.GetString(6), Nullable(reader, 7), reader.GetString(4) != "transactional"));
+                _templates[id] = cached;
+            }
+
+            templates[id] = (reader.GetGuid(1), cached.Content);
+        }
+
+        var answers = new SendLookup[requests.Count];
+        for (var i = 0; i < requests.Count; i++)
+        {
+            var r = requests[i];
+            var organization = organizations.TryGetValue(r.OrganizationId, out var o) ? o : ("", null, AmbiguousPolicy.AtMostOnce);
+            var template = templates.TryGetValue(r.TemplateId, out var t) && t.OrganizationId == r.OrganizationId ? t.Content : null;
+            answers[i] = new SendLookup(
+                existing.GetValueOrDefault(r.SendKey),
+                new DeliveryFacts(organization.Name, organization.Postal, organization.Policy, contacts[i], template, suppressed[i]));
+        }
+
+        return answers;
     }
 
     public async Task<(SendRecord Record, bool Created)> CreateAsync(SendRecord record)
@@ -130,6 +189,94 @@ public sealed class PostgresSendLog(NpgsqlDataSource dataSource, string? owner =
         var existing = await FindByKeyAsync(record.SendKey)
             ?? throw new InvalidOperationException($"Send key {record.SendKey} is claimed but its send log row is missing.");
         return (existing, false);
+    }
+
+    /// <summary>
+    /// One statement claims every key and inserts the rows whose key it claimed; keys claimed before are then read back
+    /// together (a second round trip only when there are any).
+    /// </summary>
+    public async Task<IReadOnlyList<(SendRecord Record, bool Created)>> CreateManyAsync(IReadOnlyList<SendRecord> records)
+    {
+        if (records.Count == 0)
+        {
+            return [];
+        }
+
+        foreach (var month in records.Select(r => r.CreatedAt).DistinctBy(at => (at.Year * 12) + at.Month))
+        {
+            await EnsurePartitionAsync(month);
+        }
+
+        await using var command = dataSource.CreateCommand("""
+            WITH input AS (
+                SELECT * FROM unnest($1::text[], $2::uuid[], $3::timestamptz[], $4::uuid[], $5::uuid[], $6::uuid[], $7::text[], $8::text[],
+                                     $9::text[], $10::uuid[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
+                                     $17::text[], $18::text[], $19::boolean[])
+                    AS u(send_key, id, created_at, organization_id, contact_id, workflow_id, journey_id, step_id, variant, template_id,
+                         email, subject, provider, status, error, event_json, subject_override, transactional)
+            ), claimed AS (
+                INSERT INTO send_keys (send_key, send_id, created_at) SELECT send_key, id, created_at FROM input
+                ON CONFLICT (send_key) DO NOTHING
+                RETURNING send_id
+            ), inserted AS (
+                INSERT INTO email_sends (id, organization_id, send_key, contact_id, workflow_id, journey_id, step_id, variant, template_id,
+                                         email, subject, provider, status, error, created_at, updated_at,
+                                         owner, event_json, subject_override, transactional)
+                SELECT i.id, i.organization_id, i.send_key, i.contact_id, i.workflow_id, i.journey_id, i.step_id, i.variant, i.template_id,
+                       i.email, i.subject, i.provider, i.status, i.error, i.created_at, i.created_at,
+                       $16, i.event_json, i.subject_override, i.transactional
+                FROM input i JOIN claimed c ON c.send_id = i.id
+                RETURNING id
+            )
+            SELECT id FROM inserted
+            """);
+        var p = command.Parameters;
+        p.Add(new NpgsqlParameter<string[]> { TypedValue = records.Select(r => r.SendKey).ToArray() });
+        p.Add(new NpgsqlParameter<Guid[]> { TypedValue = records.Select(r => r.Id).ToArray() });
+        p.Add(new NpgsqlParameter<DateTimeOffset[]> { TypedValue = records.Select(r => r.CreatedAt).ToArray() });
+        p.Add(new NpgsqlParameter<Guid[]> { TypedValue = records.Select(r => r.OrganizationId).ToArray() });
+        p.Add(new NpgsqlParameter<Guid?[]> { TypedValue = records.Select(r => r.ContactId).ToArray() });
+        p.Add(new NpgsqlParameter<Guid?[]> { TypedValue = records.Select(r => r.WorkflowId).ToArray() });
+        p.Add(new NpgsqlParameter<string?[]> { TypedValue = records.Select(r => r.JourneyId).ToArray() });
+        p.Add(new NpgsqlParameter<string?[]> { TypedValue = records.Select(r => r.StepId).ToArray() });
+        p.Add(new NpgsqlParameter<string?[]> { TypedValue = records.Select(r => r.Variant).ToArray() });
+        p.Add(new NpgsqlParameter<Guid?[]> { TypedValue = records.Select(r => r.TemplateId).ToArray() });
+        p.Add(new NpgsqlParameter<string[]> { TypedValue = records.Select(r => r.Email).ToArray() });
+        p.Add(new NpgsqlParameter<string[]> { TypedValue = records.Select(r => r.Subject).ToArray() });
+        p.Add(new NpgsqlParameter<string?[]> { TypedValue = records.Select(r => r.Provider).ToArray() });
+        p.Add(new NpgsqlParameter<string[]> { TypedValue = records.Select(r => r.Status.ToDb()).ToArray() });
+        p.Add(new NpgsqlParameter<string?[]> { TypedValue = records.Select(r => r.Error).ToArray() });
+        p.Add(NullableText(owner));
+        p.Add(new NpgsqlParameter<string?[]> { TypedValue = records.Select(r => r.EventJson).ToArray() });
+        p.Add(new NpgsqlParameter<string?[]> { TypedValue = records.Select(r => r.SubjectOverride).ToArray() });
+        p.Add(new NpgsqlParameter<bool[]> { TypedValue = records.Select(r => r.Transactional).ToArray() });
+        var created = new HashSet<Guid>();
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                created.Add(reader.GetGuid(0));
+            }
+        }
+
+        var taken = records.Where(r => !created.Contains(r.Id)).Select(r => r.SendKey).ToArray();
+        var holders = new Dictionary<string, SendRecord>(StringComparer.Ordinal);
+        if (taken.Length > 0)
+        {
+            await using var connection = await dataSource.OpenConnectionAsync();
+            await using var batch = new NpgsqlBatch(connection) { BatchCommands = { KeysCommand(taken) } };
+            await using var reader = await batch.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                var record = Read(reader);
+                holders[record.SendKey] = record;
+            }
+        }
+
+        return records.Select(r => created.Contains(r.Id)
+            ? (r, true)
+            : (holders.GetValueOrDefault(r.SendKey) ?? throw new InvalidOperationException($"Send key {r.SendKey} is claimed but its send log row is missing."), false))
+            .ToArray();
     }
 
     public async Task<IReadOnlySet<Guid>> MarkSendingAsync(IReadOnlyList<SendRef> sends, string provider)
@@ -333,12 +480,18 @@ public sealed class PostgresSendLog(NpgsqlDataSource dataSource, string? owner =
         }
     }
 
-    private static NpgsqlBatchCommand Command(string sql, params object[] values)
+    private static NpgsqlBatchCommand KeysCommand(string[] sendKeys) => Command($"""
+        SELECT {Columns} FROM send_keys k
+        JOIN email_sends s ON s.id = k.send_id AND s.created_at = k.created_at
+        WHERE k.send_key = ANY($1)
+        """, (object)sendKeys);
+
+    private static NpgsqlBatchCommand Command(string sql, params object?[] values)
     {
         var command = new NpgsqlBatchCommand(sql);
         foreach (var value in values)
         {
-            command.Parameters.Add(new NpgsqlParameter { Value = value });
+            command.Parameters.Add(new NpgsqlParameter { Value = value ?? DBNull.Value });
         }
 
         return command;
@@ -380,4 +533,6 @@ public sealed class PostgresSendLog(NpgsqlDataSource dataSource, string? owner =
         CreatedAt = r.GetFieldValue<DateTimeOffset>(21),
     };
 
+    /// <summary>A template's content as last read, with the hash that tells whether it changed since.</summary>
+    private sealed record CachedTemplate(string Hash, TemplateContent Content);
 }

@@ -243,16 +243,19 @@ public sealed class InterruptedSendTests
         var dead = new Automator.Delivery.SendLog.PostgresSendLog(dataSource, "10.0.0.1:11111@1");
         var survivors = new[] { new Automator.Delivery.SendLog.PostgresSendLog(dataSource, "10.0.0.2:11111@1"), new Automator.Delivery.SendLog.PostgresSendLog(dataSource, "10.0.0.3:11111@1") };
         var organization = Guid.NewGuid();
-        var rows = new List<Automator.Delivery.SendLog.SendRecord>();
-        for (var i = 0; i < 1200; i++)
+        var written = Enumerable.Range(0, 1200).Select(i => new Automator.Delivery.SendLog.SendRecord
         {
-            var (row, _) = await dead.CreateAsync(new Automator.Delivery.SendLog.SendRecord
-            {
-                Id = Guid.NewGuid(), OrganizationId = organization, SendKey = $"dead:{i}", Email = $"d{i}@example.com", Status = SendStatus.Queued,
-                CreatedAt = DateTimeOffset.UtcNow, EventJson = "{\"n\":" + i + "}", SubjectOverride = i % 2 == 0 ? "Hello" : null, Transactional = i % 3 == 0,
-            });
-            rows.Add(row);
+            Id = Guid.NewGuid(), OrganizationId = organization, SendKey = $"dead:{i}", Email = $"d{i}@example.com", Status = SendStatus.Queued,
+            CreatedAt = DateTimeOffset.UtcNow, EventJson = "{\"n\":" + i + "}", SubjectOverride = i % 2 == 0 ? "Hello" : null, Transactional = i % 3 == 0,
+        }).ToArray();
+        // Both ways into the send log record the owner and what rendering needs: one row at a time, and a batch.
+        var rows = new List<Automator.Delivery.SendLog.SendRecord>();
+        foreach (var record in written.Take(600))
+        {
+            rows.Add((await dead.CreateAsync(record)).Record);
         }
+
+        rows.AddRange((await dead.CreateManyAsync(written.Skip(600).ToArray())).Select(r => r.Record));
 
         var inFlight = rows.Take(150).Select(r => new Automator.Delivery.SendLog.SendRef(r.Id, r.CreatedAt)).ToArray();
         Assert.Equal(150, (await dead.MarkSendingAsync(inFlight, "sendgrid")).Count);
@@ -280,6 +283,8 @@ public sealed class InterruptedSendTests
         Assert.DoesNotContain(all, r => rows.Take(150).Any(f => f.Id == r.Id));
         var sample = all.Single(r => r.SendKey == "dead:300");
         Assert.Equal(("{\"n\":300}", "Hello", true), (sample.EventJson, sample.SubjectOverride, sample.Transactional));
+        var batched = all.Single(r => r.SendKey == "dead:900");
+        Assert.Equal(("{\"n\":900}", "Hello", true), (batched.EventJson, batched.SubjectOverride, batched.Transactional));
         // The dead silo, were it still running, could no longer move any of them; each survivor moves exactly its own.
         Assert.Empty(await dead.MarkSendingAsync(queuedRefs, "sendgrid"));
         var moved = await Task.WhenAll(survivors.Select(s => s.MarkSendingAsync(queuedRefs, "sendgrid")));
