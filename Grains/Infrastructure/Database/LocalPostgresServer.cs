@@ -72,7 +72,7 @@ public sealed class LocalPostgresServer : IAsyncDisposable
         }
 
         var log = Path.Combine(root, "postgres.log");
-        var options = $"-p {port} -c listen_addresses=127.0.0.1 -k {root} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c shared_buffers=256MB";
+        var options = $"-p {port} -c listen_addresses=127.0.0.1 -k {root} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=1000 -c shared_buffers=256MB";
         await server.RunAsync("pg_ctl", ["-D", data, "-o", options, "-l", log, "-w", "-t", "60", "start"], cancellationToken);
         return server;
     }
