@@ -68,8 +68,16 @@ public sealed class JourneyGrain(
         _journeyId = JourneyKey.PublicId(_workflowId, _contactId);
         if (state.State.PendingSends.Count > 0)
         {
-            // A previous activation persisted these intents but may have died before delivery acknowledged them.
+            // A previous activation persisted these intents but may have died before delivery acknowledged them (a
+            // re-issue of an acknowledged one is dropped by its send key). Once all are acknowledged, say so in storage,
+            // which also takes the retry time out of the wake index.
             await FlushSendsAsync();
+            if (state.State.PendingSends.Count == 0)
+            {
+                state.State.PendingSendsRetryAt = null;
+                await state.WriteStateAsync();
+                services.WakeIndex.Noted(this.GetGrainId(), state.State.WakeAt);
+            }
         }
 
         SetTimer(state.State.DueAt);
@@ -221,6 +229,7 @@ public sealed class JourneyGrain(
             }
 
             s.PendingSends.AddRange(sends);
+            s.PendingSendsRetryAt = s.PendingSends.Count > 0 ? now + services.Options.PendingSendRetry : null;
             try
             {
                 // The due time is written with the state, into the wake index: no separate registration to order.

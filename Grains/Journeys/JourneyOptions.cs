@@ -14,6 +14,13 @@ public sealed class JourneyOptions
     /// <summary>How often each silo flushes its buffered counters to the workflow grains.</summary>
     public TimeSpan CounterFlushInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>
+    /// Send intents still unacknowledged in storage this long after they were recorded are handed to delivery again
+    /// (deduplicated there by send key): what brings back a send whose silo died, or whose delivery call failed, after
+    /// its journey ended.
+    /// </summary>
+    public TimeSpan PendingSendRetry { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>How many wake shard grains poll the wake index (each owns 256 / count slots).</summary>
     public int WakeShards { get; set; } = 8;
 

@@ -93,9 +93,22 @@ public sealed class JourneyState : IHasWakeTime
 
     public bool IsInJourney => Status is JourneyStatus.Active or JourneyStatus.Waiting;
 
+    /// <summary>
+    /// When send intents stored with this state are handed to delivery again if no later write shows them acknowledged
+    /// (the activation that recorded them may die, or delivery may fail, before it does).
+    /// </summary>
+    [Id(21)] public DateTimeOffset? PendingSendsRetryAt { get; set; }
+
     /// <summary>Stored with the state in the wake index, where the wake shards find it.</summary>
     [JsonIgnore]
-    public DateTimeOffset? WakeAt => Status is JourneyStatus.Waiting or JourneyStatus.Scheduled ? DueAt : null;
+    public DateTimeOffset? WakeAt
+    {
+        get
+        {
+            var due = Status is JourneyStatus.Waiting or JourneyStatus.Scheduled ? DueAt : null;
+            return PendingSends.Count > 0 && PendingSendsRetryAt is { } retry && (due is null || retry < due) ? retry : due;
+        }
+    }
 }
 
 [GenerateSerializer, Alias("journeys.history-entry")]

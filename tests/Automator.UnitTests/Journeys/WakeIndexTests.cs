@@ -70,4 +70,34 @@ public sealed class WakeIndexTests
         Assert.DoesNotContain(early, other.Select(d => d.Journey));
         Assert.Single(await index.DueAsync(all, Now, 1, CancellationToken.None));
     }
+
+    [Fact]
+    public void Unacknowledged_send_intents_bring_the_journey_back_before_its_due_time_and_after_it_ended()
+    {
+        var waiting = new JourneyState { Status = JourneyStatus.Waiting, DueAt = Now.AddDays(2) };
+        var ended = new JourneyState { Status = JourneyStatus.Completed };
+        Assert.Equal(Now.AddDays(2), waiting.WakeAt);
+        Assert.Null(ended.WakeAt);
+
+        foreach (var state in new[] { waiting, ended })
+        {
+            state.PendingSends.Add(new PendingSend { SendKey = "journey-1:welcome:1", StepId = "welcome" });
+            state.PendingSendsRetryAt = Now.AddSeconds(30);
+            Assert.Equal(Now.AddSeconds(30), state.WakeAt);
+
+            state.PendingSends.Clear();
+        }
+
+        Assert.Equal(Now.AddDays(2), waiting.WakeAt);
+        Assert.Null(ended.WakeAt);
+    }
+
+    [Fact]
+    public void A_due_time_before_the_send_retry_wakes_first()
+    {
+        var state = new JourneyState { Status = JourneyStatus.Waiting, DueAt = Now.AddSeconds(5), PendingSendsRetryAt = Now.AddSeconds(30) };
+        state.PendingSends.Add(new PendingSend { SendKey = "journey-1:welcome:1", StepId = "welcome" });
+
+        Assert.Equal(Now.AddSeconds(5), state.WakeAt);
+    }
 }
