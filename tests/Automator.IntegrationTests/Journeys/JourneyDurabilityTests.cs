@@ -13,12 +13,12 @@ public sealed class JourneyDurabilityTests
 {
     private static readonly Dictionary<string, string?> LogSends = new() { ["Automator:Journeys:SendStep"] = "log" };
 
-    private static string DelayThenSend(string duration) => $$"""
+    internal static string DelayThenSend(string duration) => $$"""
         { "name": "Delay {{duration}}", "trigger": { "type": "event", "event": "go" }, "start": "wait",
           "steps": [ { "id": "wait", "type": "delay", "duration": "{{duration}}", "next": "mail" }, { "id": "mail", "type": "send", "templateId": "{{Guid.NewGuid()}}" } ] }
         """;
 
-    private static async Task<Guid> CreateActiveWorkflowAsync(IGrainFactory grains, Guid organizationId, string json)
+    internal static async Task<Guid> CreateActiveWorkflowAsync(IGrainFactory grains, Guid organizationId, string json)
     {
         var id = Guid.NewGuid();
         var definition = WorkflowJson.ParseValid(json);
@@ -28,7 +28,7 @@ public sealed class JourneyDurabilityTests
         return id;
     }
 
-    private static Task TrackAsync(IGrainFactory grains, Guid organizationId, Guid contactId, string name = "go") =>
+    internal static Task TrackAsync(IGrainFactory grains, Guid organizationId, Guid contactId, string name = "go") =>
         grains.GetGrain<IContactGrain>(ContactKey.Of(organizationId, contactId)).TrackAsync(new ContactEvent { Id = Guid.NewGuid(), Name = name, Email = $"{contactId:N}@example.test", OccurredAt = DateTimeOffset.UtcNow });
 
     private static async Task<long> ScalarAsync(string connectionString, string sql, params object[] args)

@@ -10,24 +10,6 @@ namespace Automator.IntegrationTests.Journeys;
 /// <summary>Real PostgreSQL: a waiting journey's due time is written with its state, and the wake shards wake it from there.</summary>
 public sealed class JourneyWakeIndexTests
 {
-    private static string DelayThenSend(string duration) => $$"""
-        { "name": "Delay {{duration}}", "trigger": { "type": "event", "event": "go" }, "start": "wait",
-          "steps": [ { "id": "wait", "type": "delay", "duration": "{{duration}}", "next": "mail" }, { "id": "mail", "type": "send", "templateId": "{{Guid.NewGuid()}}" } ] }
-        """;
-
-    private static async Task<Guid> CreateActiveWorkflowAsync(IGrainFactory grains, Guid organizationId, string json)
-    {
-        var id = Guid.NewGuid();
-        var definition = WorkflowJson.ParseValid(json);
-        var grain = grains.GetGrain<IWorkflowGrain>(WorkflowKey.Of(organizationId, id));
-        Assert.Null((await grain.CreateAsync(WorkflowJson.Serialize(definition), "event", definition.Name)).Error);
-        Assert.Null((await grain.ActivateAsync(null)).Error);
-        return id;
-    }
-
-    private static Task TrackAsync(IGrainFactory grains, Guid organizationId, Guid contactId) =>
-        grains.GetGrain<IContactGrain>(ContactKey.Of(organizationId, contactId)).TrackAsync(new ContactEvent { Id = Guid.NewGuid(), Name = "go", Email = $"{contactId:N}@example.test", OccurredAt = DateTimeOffset.UtcNow });
-
     private static async Task<(DateTimeOffset? DueAt, short? Shard, short ExpectedShard)> IndexRowAsync(string connectionString, string journeyKey)
     {
         await using var connection = new NpgsqlConnection(connectionString);
@@ -49,12 +31,12 @@ public sealed class JourneyWakeIndexTests
         await using var app = new AutomatorApp(connectionString, "wakeidx-" + Guid.NewGuid().ToString("N")[..6], new Dictionary<string, string?> { ["Automator:Journeys:SendStep"] = "log" });
         _ = app.Server;
         var organizationId = Guid.NewGuid();
-        var workflowId = await CreateActiveWorkflowAsync(app.Grains, organizationId, DelayThenSend("P7D"));
+        var workflowId = await JourneyDurabilityTests.CreateActiveWorkflowAsync(app.Grains, organizationId, JourneyDurabilityTests.DelayThenSend("P7D"));
         var contactId = Guid.NewGuid();
         var key = JourneyKey.Of(organizationId, workflowId, contactId);
         var journey = app.Grains.GetGrain<IJourneyGrain>(key);
 
-        await TrackAsync(app.Grains, organizationId, contactId);
+        await JourneyDurabilityTests.TrackAsync(app.Grains, organizationId, contactId);
         var view = (await journey.GetAsync())!;
         var waiting = await IndexRowAsync(connectionString, key);
 
@@ -83,11 +65,11 @@ public sealed class JourneyWakeIndexTests
         });
         _ = app.Server;
         var organizationId = Guid.NewGuid();
-        var workflowId = await CreateActiveWorkflowAsync(app.Grains, organizationId, DelayThenSend("PT4S"));
+        var workflowId = await JourneyDurabilityTests.CreateActiveWorkflowAsync(app.Grains, organizationId, JourneyDurabilityTests.DelayThenSend("PT4S"));
         var contactId = Guid.NewGuid();
         var journeyId = JourneyKey.PublicId(workflowId, contactId);
 
-        await TrackAsync(app.Grains, organizationId, contactId);
+        await JourneyDurabilityTests.TrackAsync(app.Grains, organizationId, contactId);
 
         await Eventually.WaitAsync(async () =>
         {
