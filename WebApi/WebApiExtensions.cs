@@ -11,6 +11,7 @@ using Automator.WebApi.Templates;
 using Automator.WebApi.Users;
 using Microsoft.AspNetCore.Http.Json;
 using Automator.WebApi.Events;
+using Automator.Workflows;
 using Automator.WebApi.Workflows;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Npgsql;
@@ -84,6 +85,10 @@ public static class WebApiExtensions
         services.TryAddSingleton<IEventLog>(sp => durable
             ? new PostgresEventLog(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<TimeProvider>())
             : new InMemoryEventLog(sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton<IJourneyPresence>(sp => durable
+            ? new PostgresJourneyPresence(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<IGrainFactory>())
+            : new UnknownJourneyPresence());
+        services.TryAddSingleton<TriggerIndex>();
         services.AddSingleton<EventIngest>();
         services.AddSingleton<SingleEventBatcher>();
         return builder;

@@ -1,7 +1,9 @@
+using Automator.Infrastructure.Storage;
+
 namespace Automator.Contacts;
 
 [GenerateSerializer, Alias("contacts.state")]
-public sealed class ContactState
+public sealed class ContactState : IHasActiveJourneys
 {
     [Id(0)] public ContactProfile? Profile { get; set; }
 
@@ -16,4 +18,6 @@ public sealed class ContactState
 
     /// <summary>Date property triggers scheduled per workflow, with the time they were scheduled for.</summary>
     [Id(4)] public Dictionary<Guid, DateTimeOffset> ScheduledDates { get; set; } = [];
+
+    bool IHasActiveJourneys.HasActiveJourneys => ActiveJourneys.Count > 0;
 }

@@ -1,15 +1,17 @@
 using Automator.Contacts;
 using Automator.Live;
+using Automator.Workflows;
 using Automator.WebApi.Segments;
 
 namespace Automator.WebApi.Events;
 
 /// <summary>
 /// The path of accepted events, a batch at a time: contacts resolved (unknown emails created) in one statement, keys
-/// settled and events recorded in one statement, then each contact's grain called once with its events, all contacts
-/// in parallel.
+/// settled and events recorded in one statement, then each contact's grain that the events can matter to
+/// (<see cref="EventAudience"/>) called once with its events, all contacts in parallel.
 /// </summary>
-internal sealed class EventIngest(IGrainFactory grains, IContactDirectory directory, IEventLog log, TimeProvider time, IServiceProvider services)
+internal sealed class EventIngest(
+    IGrainFactory grains, IContactDirectory directory, IEventLog log, IJourneyPresence presence, TriggerIndex triggers, TimeProvider time, IServiceProvider services)
 {
     private readonly SegmentStore? _segments = services.GetService<SegmentStore>();
     private readonly ILiveEvents? _live = services.GetService<ILiveEvents>();
@@ -22,7 +24,8 @@ internal sealed class EventIngest(IGrainFactory grains, IContactDirectory direct
         var rejected = new List<RejectedRow>();
         var emails = rows.Where(r => r.Event.Email is not null).Select(r => r.Event.Email!).ToList();
         var ids = rows.Where(r => r.Event.ContactId is not null).Select(r => r.Event.ContactId!.Value).ToList();
-        var byEmail = emails.Count > 0 ? await directory.ResolveEmailsAsync(organizationId, emails, create: true) : [];
+        var created = new HashSet<Guid>();
+        var byEmail = emails.Count > 0 ? await directory.ResolveEmailsAsync(organizationId, emails, create: true, created) : [];
         var known = ids.Count > 0 ? await directory.FindIdsAsync(organizationId, ids) : [];
 
         var now = time.GetUtcNow();
@@ -78,8 +81,12 @@ internal sealed class EventIngest(IGrainFactory grains, IContactDirectory direct
             });
         }
 
+        var workflows = await triggers.GetAsync(organizationId);
+        var reached = await EventAudience.ReachedAsync(
+            perContact.Select(c => (c.Key, c.Value.Select(e => e.Name))), workflows.StartsOn, created, contacts => presence.InJourneysAsync(organizationId, contacts));
+
         // One call per contact keeps its events in order; contacts run in parallel.
-        await Task.WhenAll(perContact.Select(c => grains.GetGrain<IContactGrain>(ContactKey.Of(organizationId, c.Key)).TrackManyAsync(c.Value)));
+        await Task.WhenAll(perContact.Where(c => reached.Contains(c.Key)).Select(c => grains.GetGrain<IContactGrain>(ContactKey.Of(organizationId, c.Key)).TrackManyAsync(c.Value)));
 
         if (recorded.Count > 0)
         {

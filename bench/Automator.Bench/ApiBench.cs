@@ -19,7 +19,8 @@ namespace Automator.Bench;
 /// Scenario <c>api</c>: the machine's own Kestrel ceiling for a trivial endpoint, then the full silo + WebApi on
 /// Kestrel with durable PostgreSQL on the same box: contacts/s through <c>POST /v1/contacts/batch</c> and the latency
 /// of single <c>POST /v1/contacts</c> upserts at a fixed arrival rate. Options: <c>--seconds N</c> (default 10),
-/// <c>--rate N</c> single requests per second (default 500).
+/// <c>--rate N</c> single requests per second (default 500), <c>--events-only</c>, <c>--statements</c> (the database's
+/// busiest statements during the batched events phase).
 /// </summary>
 public static class ApiBench
 {
@@ -35,6 +36,11 @@ public static class ApiBench
         var eventsOnly = args.Contains("--events-only");
         var kestrel = await TrivialKestrelAsync(duration);
         Console.WriteLine($"| Kestrel trivial GET, requests/s (64 concurrent, same box) | {kestrel:N0} |");
+
+        if (StatementStats.Requested(args))
+        {
+            StatementStats.EnableOnLocalServer();
+        }
 
         await using var postgres = await LocalPostgresServer.StartThrowawayAsync();
         await postgres.CreateDatabaseAsync("bench");
@@ -64,10 +70,20 @@ public static class ApiBench
         // Events go all the way: validation, idempotency keys, the events table, then each contact's grain. CPU seconds
         // spent by this process and by PostgreSQL per event are printed too: unlike rates, they hardly move with the
         // machine's load, and two cores divided by them bound what an idle machine can do.
+        if (StatementStats.Requested(args))
+        {
+            await StatementStats.ResetAsync(connectionString);
+        }
+
         var cpu = CpuMeter.Start(postgres.DataDirectory);
         var (events, eventsPerSecond, eventsP50, eventsP99) = await EventBatchesAsync(http, duration, created);
         Console.WriteLine($"| POST /v1/events/batch ({BatchSize:N0}/call, {Clients} clients) into contact grains: events/s | {eventsPerSecond:N0} (p50 {eventsP50:N0} ms, p99 {eventsP99:N0} ms per call; {events:N0} events) |");
         Console.WriteLine($"| POST /v1/events/batch: CPU per event | {cpu.PerItem(events)} |");
+        if (StatementStats.Requested(args))
+        {
+            await StatementStats.PrintAsync(connectionString);
+        }
+
         var eventRate = Option(args, "--event-rate", 1_000);
         cpu = CpuMeter.Start(postgres.DataDirectory);
         var (singleEvents, eventP50, eventP99, eventAchieved) = await FixedRateSinglesAsync(http, eventRate, duration,

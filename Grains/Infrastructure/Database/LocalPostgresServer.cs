@@ -11,6 +11,9 @@ namespace Automator.Infrastructure.Database;
 /// </summary>
 public sealed class LocalPostgresServer : IAsyncDisposable
 {
+    /// <summary>Extra server options (e.g. <c>-c shared_preload_libraries=pg_stat_statements</c>) for clusters started by this process.</summary>
+    public const string ExtraOptionsVariable = "AUTOMATOR_PG_OPTIONS";
+
     public const string InstallHint = "sudo apt-get update && sudo apt-get install -y postgresql";
     private const string ServiceUser = "postgres";
 
@@ -72,7 +75,7 @@ public sealed class LocalPostgresServer : IAsyncDisposable
         }
 
         var log = Path.Combine(root, "postgres.log");
-        var options = $"-p {port} -c listen_addresses=127.0.0.1 -k {root} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=1000 -c shared_buffers=256MB";
+        var options = $"-p {port} -c listen_addresses=127.0.0.1 -k {root} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=1000 -c shared_buffers=256MB {Environment.GetEnvironmentVariable(ExtraOptionsVariable)}";
         await server.RunAsync("pg_ctl", ["-D", data, "-o", options, "-l", log, "-w", "-t", "60", "start"], cancellationToken);
         return server;
     }

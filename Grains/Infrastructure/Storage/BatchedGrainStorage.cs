@@ -44,7 +44,7 @@ public sealed class BatchedGrainStorage : IGrainStorage, IAsyncDisposable
 
     private sealed record PendingRead(string GrainId, string StateName, TaskCompletionSource<StoredState?> Done);
 
-    private sealed record PendingWrite(string GrainId, string StateName, long? ExpectedEtag, byte[] Payload, DateTimeOffset? WakeAt, TaskCompletionSource<long?> Done);
+    private sealed record PendingWrite(string GrainId, string StateName, long? ExpectedEtag, byte[] Payload, DateTimeOffset? WakeAt, bool HasActiveJourneys, TaskCompletionSource<long?> Done);
 
     public async Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
@@ -68,7 +68,8 @@ public sealed class BatchedGrainStorage : IGrainStorage, IAsyncDisposable
     {
         var expected = long.TryParse(grainState.ETag, System.Globalization.CultureInfo.InvariantCulture, out var etag) ? etag : (long?)null;
         var wakeAt = (grainState.State as IHasWakeTime)?.WakeAt;
-        var write = new PendingWrite(grainId.ToString(), stateName, expected, _serializer.Serialize(grainState.State).ToArray(), wakeAt, new TaskCompletionSource<long?>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var write = new PendingWrite(grainId.ToString(), stateName, expected, _serializer.Serialize(grainState.State).ToArray(), wakeAt,
+            (grainState.State as IHasActiveJourneys)?.HasActiveJourneys ?? false, new TaskCompletionSource<long?>(TaskCreationOptions.RunContinuationsAsynchronously));
         _queue.Writer.TryWrite(write);
         var written = await write.Done.Task;
         if (written is not { } newEtag)
@@ -188,16 +189,17 @@ public sealed class BatchedGrainStorage : IGrainStorage, IAsyncDisposable
     {
         await using var command = _dataSource.CreateCommand("""
             WITH input AS (
-                SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bytea[], $5::timestamptz[], $6::smallint[])
-                    AS t(grain_id, state_name, expected, payload, due_at, wake_shard)),
+                SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bytea[], $5::timestamptz[], $6::smallint[], $7::boolean[])
+                    AS t(grain_id, state_name, expected, payload, due_at, wake_shard, has_active_journeys)),
             inserted AS (
-                INSERT INTO journey_grain_state (grain_id, state_name, etag, payload, due_at, wake_shard)
-                SELECT grain_id, state_name, 1, payload, due_at, wake_shard FROM input WHERE expected IS NULL
+                INSERT INTO journey_grain_state (grain_id, state_name, etag, payload, due_at, wake_shard, has_active_journeys)
+                SELECT grain_id, state_name, 1, payload, due_at, wake_shard, has_active_journeys FROM input WHERE expected IS NULL
                 ON CONFLICT (grain_id, state_name) DO NOTHING
                 RETURNING grain_id, state_name, etag),
             updated AS (
                 UPDATE journey_grain_state s
-                SET etag = s.etag + 1, payload = i.payload, due_at = i.due_at, wake_shard = i.wake_shard, updated_at = now()
+                SET etag = s.etag + 1, payload = i.payload, due_at = i.due_at, wake_shard = i.wake_shard,
+                    has_active_journeys = i.has_active_journeys, updated_at = now()
                 FROM input i
                 WHERE i.expected IS NOT NULL AND s.grain_id = i.grain_id AND s.state_name = i.state_name AND s.etag = i.expected
                 RETURNING s.grain_id, s.state_name, s.etag)
@@ -209,6 +211,7 @@ public sealed class BatchedGrainStorage : IGrainStorage, IAsyncDisposable
         command.Parameters.Add(new NpgsqlParameter { Value = batch.Select(b => b.Payload).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
         command.Parameters.Add(new NpgsqlParameter { Value = batch.Select(b => b.WakeAt?.UtcDateTime).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
         command.Parameters.Add(new NpgsqlParameter { Value = batch.Select(b => b.WakeAt is null ? null : (short?)WakeSlots.Of(b.GrainId)).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Smallint });
+        command.Parameters.Add(new NpgsqlParameter { Value = batch.Select(b => b.HasActiveJourneys).ToArray() });
         var results = new Dictionary<(string, string), long>();
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())

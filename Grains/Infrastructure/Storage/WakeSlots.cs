@@ -14,6 +14,15 @@ public interface IHasWakeTime
 }
 
 /// <summary>
+/// State of a contact that may be in journeys. <see cref="BatchedGrainStorage"/> stores the flag beside the state, in the
+/// same write, so the API can tell which contacts' grains must see an event without activating the others.
+/// </summary>
+public interface IHasActiveJourneys
+{
+    bool HasActiveJourneys { get; }
+}
+
+/// <summary>
 /// Grains that wait are spread over <see cref="Count"/> fixed slots by a stable hash of their id; each wake shard owns the
 /// slots congruent to its number, so the number of shards can change without rewriting a row.
 /// </summary>

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Automator.Contacts;
 using Automator.IntegrationTests.Infrastructure;
 using Npgsql;
 
@@ -109,6 +110,83 @@ public sealed class EventBatchTests(PostgresDatabase database) : IClassFixture<P
         Assert.Equal(Contacts, (long)stats!["entered"]!);
         var waiting = await Eventually.WaitAsync(() => client.GetFromJsonAsync<JsonObject>($"/v1/workflows/{id}/stats"), s => (long)s!["steps"]!["wait"]!["waiting"]! == Contacts, TimeSpan.FromSeconds(30), "every journey to wait");
         Assert.Equal(Contacts, (long)waiting!["steps"]!["hi"]!["sent"]!);
+    }
+
+    [Fact]
+    public async Task Only_contacts_an_event_can_matter_to_reach_their_grains()
+    {
+        await using var app = new AutomatorApp(database.ConnectionString, "ev-" + Guid.NewGuid().ToString("N")[..6], JourneyApiTests.LogSends);
+        var tenant = await TestTenant.CreateAsync(app);
+        using var client = tenant.Client(app);
+        var templates = await JourneyApiTests.CreateTemplatesAsync(database.ConnectionString, tenant.OrganizationId, 1);
+        var workflow = $$"""
+            { "name": "Checkout", "trigger": { "type": "event", "event": "signed_up" }, "start": "buy",
+              "steps": [ { "id": "buy", "type": "waitForEvent", "event": "purchased", "timeout": "P3D", "next": "thanks", "onTimeout": null },
+                         { "id": "thanks", "type": "send", "templateId": "{{templates[0]}}", "next": null } ] }
+            """;
+        var created = await client.PostAsync("/v1/workflows", Json(workflow));
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var id = (string)(await created.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync($"/v1/workflows/{id}/activate", null)).StatusCode);
+
+        // Contacts whose grains have never been activated: rows written directly, as an import would.
+        var shopper = Guid.NewGuid();
+        var bystander = Guid.NewGuid();
+        await ScalarAsync(
+            "WITH c AS (INSERT INTO contacts (id, organization_id, email) VALUES ($1, $3, $4), ($2, $3, $5) RETURNING 1) SELECT count(*) FROM c",
+            shopper, bystander, tenant.OrganizationId, $"shopper-{shopper:N}@example.test", $"bystander-{bystander:N}@example.test");
+        var newcomer = $"newcomer-{Guid.NewGuid():N}@example.test";
+        var management = app.Grains.GetGrain<IManagementGrain>(0);
+        IContactGrain Grain(Guid contactId) => app.Grains.GetGrain<IContactGrain>(ContactKey.Of(tenant.OrganizationId, contactId));
+        async Task<bool> IsActiveAsync(Guid contactId)
+        {
+            var grainId = Grain(contactId).GetGrainId();
+            return (await management.GetActiveGrains(grainId.Type)).Contains(grainId);
+        }
+
+        var first = await PostBatchAsync(client,
+        [
+            new JsonObject { ["contactId"] = shopper.ToString(), ["name"] = "signed_up" },
+            new JsonObject { ["contactId"] = bystander.ToString(), ["name"] = "page_viewed" },
+            new JsonObject { ["email"] = newcomer, ["name"] = "page_viewed" },
+        ]);
+        Assert.Equal(3, (int)first["accepted"]!);
+        Assert.Equal(2, await EventsOfAsync(tenant.OrganizationId, "page_viewed"));
+
+        // The bystander's event is recorded but wakes no grain; the newcomer's grain takes its profile from the event.
+        Assert.False(await IsActiveAsync(bystander));
+        var newcomerId = (await ScalarGuidAsync("SELECT id FROM contacts WHERE organization_id = $1 AND email = $2", tenant.OrganizationId, newcomer))!.Value;
+        Assert.True(await IsActiveAsync(newcomerId));
+        Assert.Equal(newcomer, (await Grain(newcomerId).GetProfileAsync())?.Email);
+        await Eventually.WaitAsync(() => client.GetFromJsonAsync<JsonObject>($"/v1/workflows/{id}/stats"), s => (long)s!["steps"]!["buy"]!["waiting"]! == 1, TimeSpan.FromSeconds(30), "the shopper to wait for a purchase");
+        Assert.Equal(1, await ScalarAsync("SELECT count(*) FROM journey_grain_state WHERE has_active_journeys AND grain_id = $1", Grain(shopper).GetGrainId().ToString()));
+
+        // "purchased" starts nothing, yet the shopper is in a journey that waits for it: the event must reach it, even
+        // with the shopper's grain deactivated in between.
+        await management.DeactivateGrain(Grain(shopper).GetGrainId());
+        await Eventually.WaitAsync(() => IsActiveAsync(shopper), active => !active, TimeSpan.FromSeconds(10), "the shopper's grain to deactivate");
+        await PostBatchAsync(client,
+        [
+            new JsonObject { ["contactId"] = shopper.ToString(), ["name"] = "purchased" },
+            new JsonObject { ["contactId"] = bystander.ToString(), ["name"] = "purchased" },
+        ]);
+        var done = await Eventually.WaitAsync(() => client.GetFromJsonAsync<JsonObject>($"/v1/workflows/{id}/stats"), s => (long)s!["completed"]! == 1, TimeSpan.FromSeconds(30), "the shopper's journey to complete");
+        Assert.Equal(1, (long)done!["steps"]!["thanks"]!["sent"]!);
+        Assert.False(await IsActiveAsync(bystander));
+        Assert.Equal(0, await ScalarAsync("SELECT count(*) FROM journey_grain_state WHERE has_active_journeys AND grain_id = $1", Grain(shopper).GetGrainId().ToString()));
+    }
+
+    private async Task<Guid?> ScalarGuidAsync(string sql, params object[] values)
+    {
+        await using var connection = new NpgsqlConnection(database.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var value in values)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = value });
+        }
+
+        return await command.ExecuteScalarAsync() as Guid?;
     }
 
     [Fact]
