@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -16,10 +15,14 @@ public static class ContactFieldCipherExtensions
     /// </summary>
     public static IServiceCollection AddContactFieldCipher(this IServiceCollection services, IConfiguration configuration, bool durable)
     {
+        if (services.Any(d => d.ServiceType == typeof(ContactFieldCipher)))
+        {
+            return services;
+        }
+
         services.AddOptions<EncryptionOptions>().Bind(configuration.GetSection(EncryptionOptions.Section)).ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EncryptionOptions>>(sp =>
-            new EncryptionOptionsValidator(durable, sp.GetService<IHostEnvironment>())));
-        services.TryAddSingleton(sp =>
+        services.AddSingleton<IValidateOptions<EncryptionOptions>>(sp => new EncryptionOptionsValidator(durable, sp.GetService<IHostEnvironment>()));
+        services.AddSingleton(sp =>
         {
             var cipher = new ContactFieldCipher(sp.GetRequiredService<IOptions<EncryptionOptions>>().Value);
             if (!cipher.Enabled && durable)
