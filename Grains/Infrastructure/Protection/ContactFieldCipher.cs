@@ -32,15 +32,17 @@ public sealed class ContactFieldCipher
     private const int NonceSize = 12;
     private const int TagSize = 16;
 
-    private readonly Dictionary<string, byte[]> _keys = new(StringComparer.Ordinal);
+    // AesGcm instances are not safe for concurrent use: one per key per thread, so a value costs no key setup.
+    private readonly Dictionary<string, ThreadLocal<AesGcm>> _keys = new(StringComparer.Ordinal);
     private readonly string? _activeId;
-    private readonly byte[]? _activeKey;
+    private readonly ThreadLocal<AesGcm>? _activeKey;
 
     public ContactFieldCipher(EncryptionOptions options)
     {
         foreach (var (id, value) in options.Keys)
         {
-            _keys[id] = ParseKey(id, value);
+            var key = ParseKey(id, value);
+            _keys[id] = new ThreadLocal<AesGcm>(() => new AesGcm(key, TagSize));
         }
 
         SensitiveProperties = new HashSet<string>(options.SensitiveProperties.Where(p => !string.IsNullOrWhiteSpace(p)).Select(p => p.Trim()), StringComparer.OrdinalIgnoreCase);
@@ -96,10 +98,7 @@ public sealed class ContactFieldCipher
         var sealedBytes = new byte[NonceSize + TagSize + plain.Length];
         var nonce = sealedBytes.AsSpan(0, NonceSize);
         RandomNumberGenerator.Fill(nonce);
-        using (var aes = new AesGcm(_activeKey, TagSize))
-        {
-            aes.Encrypt(nonce, plain, sealedBytes.AsSpan(NonceSize + TagSize), sealedBytes.AsSpan(NonceSize, TagSize));
-        }
+        _activeKey.Value!.Encrypt(nonce, plain, sealedBytes.AsSpan(NonceSize + TagSize), sealedBytes.AsSpan(NonceSize, TagSize));
 
         return string.Concat(Prefix, _activeId, ":", Convert.ToBase64String(sealedBytes));
     }
@@ -144,8 +143,7 @@ public sealed class ContactFieldCipher
         var plain = new byte[sealedBytes.Length - NonceSize - TagSize];
         try
         {
-            using var aes = new AesGcm(key, TagSize);
-            aes.Decrypt(sealedBytes.AsSpan(0, NonceSize), sealedBytes.AsSpan(NonceSize + TagSize), sealedBytes.AsSpan(NonceSize, TagSize), plain);
+            key.Value!.Decrypt(sealedBytes.AsSpan(0, NonceSize), sealedBytes.AsSpan(NonceSize + TagSize), sealedBytes.AsSpan(NonceSize, TagSize), plain);
         }
         catch (AuthenticationTagMismatchException)
         {
