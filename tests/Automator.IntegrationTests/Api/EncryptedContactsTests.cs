@@ -175,6 +175,32 @@ public sealed class EncryptedContactsTests(EncryptedContactsFixture fixture) : I
     }
 
     [Fact]
+    public async Task Patches_and_journey_property_updates_store_sensitive_values_encrypted()
+    {
+        var organizationId = await Harness.SeedOrganizationAsync();
+        using var client = Harness.Web.CreateClientFor(organizationId, "contacts:write");
+        var id = (await CreateGraceAsync(client, NewEmail())).GetProperty("id").GetGuid();
+
+        var patched = await client.PatchAsJsonAsync($"/v1/contacts/{id}", new { firstName = "Amazing Grace", properties = new { phone = "+44 20 7946 0000", plan = (string?)null } });
+        var answer = await HttpAssert.JsonAsync(patched, HttpStatusCode.OK);
+        Assert.Equal("Amazing Grace", answer.GetProperty("firstName").GetString());
+        Assert.Equal("+44 20 7946 0000", answer.GetProperty("properties").GetProperty("phone").GetString());
+        Assert.False(answer.GetProperty("properties").TryGetProperty("plan", out _));
+        var (firstName, _, properties) = await RawRowAsync(id);
+        Assert.StartsWith("enc:v1:test1:", firstName, StringComparison.Ordinal);
+        Assert.DoesNotContain("7946", properties, StringComparison.Ordinal);
+
+        await Harness.Web.Services.GetRequiredService<IContactPropertyWriter>().MergeAsync(organizationId, id, """{"phone":"+33 1 70 36 00 00","tier":"gold"}""");
+
+        (_, _, properties) = await RawRowAsync(id);
+        Assert.DoesNotContain("70 36", properties, StringComparison.Ordinal);
+        Assert.StartsWith("enc:v1:test1:", JsonDocument.Parse(properties).RootElement.GetProperty("phone").GetString(), StringComparison.Ordinal);
+        var read = await Harness.GetJsonAsync(client, $"/v1/contacts/{id}");
+        Assert.Equal("+33 1 70 36 00 00", read.GetProperty("properties").GetProperty("phone").GetString());
+        Assert.Equal("gold", read.GetProperty("properties").GetProperty("tier").GetString());
+    }
+
+    [Fact]
     public async Task An_altered_stored_name_fails_loudly_instead_of_answering_garbage()
     {
         var organizationId = await Harness.SeedOrganizationAsync();
