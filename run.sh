@@ -20,5 +20,11 @@ export Automator__LocalPostgres__DataDirectory="${Automator__LocalPostgres__Data
 export Automator__Outbox__Path="${Automator__Outbox__Path:-$PWD/outbox}"
 export Automator__Demo__Seed="${Automator__Demo__Seed:-true}"
 export Automator__Jwt__SigningKey="${Automator__Jwt__SigningKey:-local-development-signing-key-change-me-0123456789}"
+# Contact names and sensitive properties are encrypted at rest: a local key is made once and kept under .data/.
+if [ -z "${Automator__Encryption__ActiveKey:-}" ]; then
+  [ -s .data/encryption.key ] || (umask 077 && head -c 32 /dev/urandom | base64 > .data/encryption.key)
+  export Automator__Encryption__Keys__local="$(cat .data/encryption.key)"
+  export Automator__Encryption__ActiveKey=local
+fi
 export Logging__Console__FormatterName="${Logging__Console__FormatterName:-simple}"
 exec dotnet run --project Silo -c Release -- --urls "${URLS:-http://localhost:5000}" "$@"

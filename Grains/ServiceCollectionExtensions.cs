@@ -3,6 +3,7 @@ using Automator.Contacts;
 using Automator.Journeys;
 using Automator.Workflows;
 using Automator.Delivery;
+using Automator.Infrastructure.Protection;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -23,6 +24,7 @@ public static class ServiceCollectionExtensions
             services.TryAddSingleton(_ => NpgsqlDataSource.Create(connectionString));
         }
 
+        services.AddContactFieldCipher(configuration, durable: !string.IsNullOrWhiteSpace(connectionString));
         services.AddLive(configuration);
         AddJourneyEngine(services, configuration, durable: !string.IsNullOrWhiteSpace(connectionString));
         services.AddDelivery(configuration);

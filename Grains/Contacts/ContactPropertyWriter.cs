@@ -1,3 +1,4 @@
+using Automator.Infrastructure.Protection;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 
@@ -14,7 +15,7 @@ public sealed class NoContactPropertyWriter : IContactPropertyWriter
     public Task MergeAsync(Guid organizationId, Guid contactId, string setJson) => Task.CompletedTask;
 }
 
-public sealed class PostgresContactPropertyWriter(NpgsqlDataSource dataSource, ILogger<PostgresContactPropertyWriter> logger) : IContactPropertyWriter
+public sealed class PostgresContactPropertyWriter(NpgsqlDataSource dataSource, ContactFieldCipher cipher, ILogger<PostgresContactPropertyWriter> logger) : IContactPropertyWriter
 {
     public async Task MergeAsync(Guid organizationId, Guid contactId, string setJson)
     {
@@ -24,7 +25,7 @@ public sealed class PostgresContactPropertyWriter(NpgsqlDataSource dataSource, I
                 "UPDATE contacts SET properties = properties || $3::jsonb, updated_at = now() WHERE organization_id = $1 AND id = $2");
             command.Parameters.Add(new NpgsqlParameter { Value = organizationId });
             command.Parameters.Add(new NpgsqlParameter { Value = contactId });
-            command.Parameters.Add(new NpgsqlParameter { Value = setJson });
+            command.Parameters.Add(new NpgsqlParameter { Value = cipher.ProtectProperties(setJson) });
             await command.ExecuteNonQueryAsync();
         }
         catch (NpgsqlException ex)

@@ -1,12 +1,17 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Automator.Contacts;
+using Automator.Infrastructure.Protection;
 using Npgsql;
 using NpgsqlTypes;
 
 namespace Automator.WebApi.Contacts;
 
-/// <summary>The <c>contacts</c> table and what hangs off it, always scoped to one organization.</summary>
-public sealed class ContactStore(NpgsqlDataSource dataSource, TimeProvider time)
+/// <summary>
+/// The <c>contacts</c> table and what hangs off it, always scoped to one organization. Names and sensitive properties
+/// are written encrypted and read back clear (<see cref="ContactFieldCipher"/>).
+/// </summary>
+public sealed class ContactStore(NpgsqlDataSource dataSource, ContactFieldCipher cipher, TimeProvider time)
 {
     private const string Columns = "c.id, c.email, c.first_name, c.last_name, c.time_zone, c.properties, c.status, c.engagement_score, c.created_at, c.updated_at, c.consent_source, c.consent_at";
 
@@ -47,10 +52,10 @@ public sealed class ContactStore(NpgsqlDataSource dataSource, TimeProvider time)
         command.Parameters.AddWithValue("ids", rows.Select(_ => Guid.CreateVersion7()).ToArray());
         command.Parameters.AddWithValue("emails", rows.Select(r => r.Email).ToArray());
         command.Parameters.AddWithValue("hashes", rows.Select(r => EmailHash.Of(r.Email)).ToArray());
-        command.Parameters.Add(new NpgsqlParameter("firstNames", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = rows.Select(r => (object?)r.FirstName ?? DBNull.Value).ToArray() });
-        command.Parameters.Add(new NpgsqlParameter("lastNames", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = rows.Select(r => (object?)r.LastName ?? DBNull.Value).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter("firstNames", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = rows.Select(r => (object?)cipher.Protect(r.FirstName) ?? DBNull.Value).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter("lastNames", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = rows.Select(r => (object?)cipher.Protect(r.LastName) ?? DBNull.Value).ToArray() });
         command.Parameters.Add(new NpgsqlParameter("timeZones", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = rows.Select(r => (object?)r.TimeZone ?? DBNull.Value).ToArray() });
-        command.Parameters.Add(new NpgsqlParameter("properties", NpgsqlDbType.Array | NpgsqlDbType.Jsonb) { Value = rows.Select(r => (object?)r.PropertiesJson ?? DBNull.Value).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter("properties", NpgsqlDbType.Array | NpgsqlDbType.Jsonb) { Value = rows.Select(r => (object?)cipher.ProtectProperties(r.PropertiesJson) ?? DBNull.Value).ToArray() });
         command.Parameters.Add(new NpgsqlParameter("consentSources", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = rows.Select(r => (object?)r.ConsentSource ?? DBNull.Value).ToArray() });
         command.Parameters.Add(new NpgsqlParameter("consentAts", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { Value = rows.Select(r => (object?)r.ConsentAt ?? DBNull.Value).ToArray() });
         var result = new List<Upserted>(rows.Count);
@@ -112,12 +117,12 @@ public sealed class ContactStore(NpgsqlDataSource dataSource, TimeProvider time)
         command.Parameters.AddWithValue("setEmail", patch.Email is not null);
         command.Parameters.Add(new NpgsqlParameter<string?>("email", NpgsqlDbType.Text) { TypedValue = patch.Email });
         command.Parameters.AddWithValue("setFirst", patch.SetFirstName);
-        command.Parameters.Add(new NpgsqlParameter<string?>("first", NpgsqlDbType.Text) { TypedValue = patch.FirstName });
+        command.Parameters.Add(new NpgsqlParameter<string?>("first", NpgsqlDbType.Text) { TypedValue = cipher.Protect(patch.FirstName) });
         command.Parameters.AddWithValue("setLast", patch.SetLastName);
-        command.Parameters.Add(new NpgsqlParameter<string?>("last", NpgsqlDbType.Text) { TypedValue = patch.LastName });
+        command.Parameters.Add(new NpgsqlParameter<string?>("last", NpgsqlDbType.Text) { TypedValue = cipher.Protect(patch.LastName) });
         command.Parameters.AddWithValue("setTz", patch.SetTimeZone);
         command.Parameters.Add(new NpgsqlParameter<string?>("tz", NpgsqlDbType.Text) { TypedValue = patch.TimeZone });
-        command.Parameters.Add(new NpgsqlParameter<string?>("properties", NpgsqlDbType.Text) { TypedValue = patch.PropertiesJson });
+        command.Parameters.Add(new NpgsqlParameter<string?>("properties", NpgsqlDbType.Text) { TypedValue = cipher.ProtectProperties(patch.PropertiesJson) });
         try
         {
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -263,7 +268,18 @@ public sealed class ContactStore(NpgsqlDataSource dataSource, TimeProvider time)
         command.Parameters.AddWithValue("id", id);
         command.Parameters.AddWithValue("hash", EmailHash.Of(contact.Email));
         var json = (string?)await command.ExecuteScalarAsync(cancellationToken);
-        return json is null ? null : JsonDocument.Parse(json);
+        if (json is null)
+        {
+            return null;
+        }
+
+        // The profile as stored holds ciphertext: the export carries the clear values read above.
+        var export = JsonNode.Parse(json)!;
+        var profile = export["profile"]!;
+        profile["firstName"] = contact.FirstName;
+        profile["lastName"] = contact.LastName;
+        profile["properties"] = JsonNode.Parse(contact.Properties.GetRawText());
+        return JsonDocument.Parse(export.ToJsonString());
     }
 
     /// <summary>Events, journey steps and sends of one contact, newest first, after the <paramref name="cursor"/> item.</summary>
@@ -302,13 +318,13 @@ public sealed class ContactStore(NpgsqlDataSource dataSource, TimeProvider time)
         return items;
     }
 
-    public static ContactResponse Read(NpgsqlDataReader reader) => new(
-        reader.GetGuid(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3),
-        reader.IsDBNull(4) ? null : reader.GetString(4), JsonDocument.Parse(reader.GetString(5)).RootElement.Clone(), reader.GetString(6),
+    private ContactResponse Read(NpgsqlDataReader reader) => new(
+        reader.GetGuid(0), reader.GetString(1), reader.IsDBNull(2) ? null : cipher.Reveal(reader.GetString(2)), reader.IsDBNull(3) ? null : cipher.Reveal(reader.GetString(3)),
+        reader.IsDBNull(4) ? null : reader.GetString(4), JsonDocument.Parse(cipher.RevealProperties(reader.GetString(5))).RootElement.Clone(), reader.GetString(6),
         reader.GetInt32(7), reader.GetFieldValue<DateTimeOffset>(8), reader.GetFieldValue<DateTimeOffset>(9),
         reader.IsDBNull(10) || reader.IsDBNull(11) ? null : new ContactConsent(reader.GetString(10), reader.GetFieldValue<DateTimeOffset>(11)));
 
-    public static async Task<List<ContactResponse>> ReadAllAsync(NpgsqlCommand command, CancellationToken cancellationToken)
+    private async Task<List<ContactResponse>> ReadAllAsync(NpgsqlCommand command, CancellationToken cancellationToken)
     {
         var rows = new List<ContactResponse>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);

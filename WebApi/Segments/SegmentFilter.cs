@@ -12,7 +12,8 @@ namespace Automator.WebApi.Segments;
 /// The segment filter language of the API: <c>{ "all" | "any": [ condition | group, ... ] }</c> where a condition is
 /// <c>{ property, op: eq|neq|gt|gte|lt|lte|contains|exists, value }</c> over the contact's JSONB properties (dotted
 /// paths reach nested keys) or <c>{ event, op: countGte|countLte|countEq, value, within? }</c> over the contact's events.
-/// Compiled to a SQL predicate on <c>contacts c</c> in which every name and value is a bind parameter.
+/// Compiled to a SQL predicate on <c>contacts c</c> in which every name and value is a bind parameter. Sensitive
+/// properties are stored encrypted, so only <c>exists</c> can be asked of them.
 /// </summary>
 public abstract record SegmentFilter
 {
@@ -28,15 +29,15 @@ public abstract record SegmentFilter
 
     public sealed record Event(string Name, string Op, long Count, TimeSpan? Within) : SegmentFilter;
 
-    public static SegmentFilter? Parse(JsonElement? filter, Validator validator, string field = "filter")
+    public static SegmentFilter? Parse(JsonElement? filter, Validator validator, string field = "filter", IReadOnlySet<string>? sensitiveProperties = null)
     {
         var count = 0;
         return filter is { } element && element.ValueKind != JsonValueKind.Null
-            ? ParseGroup(element, validator, field, 1, ref count)
+            ? ParseGroup(element, validator, field, 1, ref count, sensitiveProperties ?? new HashSet<string>())
             : Fail(validator, field, "is required: { \"all\" | \"any\": [ conditions ] }.");
     }
 
-    private static Group? ParseGroup(JsonElement element, Validator validator, string path, int depth, ref int count)
+    private static Group? ParseGroup(JsonElement element, Validator validator, string path, int depth, ref int count, IReadOnlySet<string> sensitive)
     {
         if (element.ValueKind != JsonValueKind.Object)
         {
@@ -75,11 +76,11 @@ public abstract record SegmentFilter
                     return Fail<Group>(validator, itemPath, $"nests groups deeper than {MaxDepth} levels.");
                 }
 
-                condition = ParseGroup(item, validator, itemPath, depth + 1, ref count);
+                condition = ParseGroup(item, validator, itemPath, depth + 1, ref count, sensitive);
             }
             else
             {
-                condition = ParseCondition(item, validator, itemPath);
+                condition = ParseCondition(item, validator, itemPath, sensitive);
             }
 
             if (condition is not null)
@@ -91,7 +92,7 @@ public abstract record SegmentFilter
         return conditions.Count == index ? new Group(hasAll, conditions) : null;
     }
 
-    private static SegmentFilter? ParseCondition(JsonElement item, Validator validator, string path)
+    private static SegmentFilter? ParseCondition(JsonElement item, Validator validator, string path, IReadOnlySet<string> sensitive)
     {
         if (item.ValueKind != JsonValueKind.Object)
         {
@@ -112,6 +113,10 @@ public abstract record SegmentFilter
             if (string.IsNullOrWhiteSpace(name) || name.Length > 200 || !Validator.IsStorable(name) || name.Split('.').Any(s => s.Length == 0))
             {
                 validator.Add(path + ".property", "must be a property name (dotted for nested keys).");
+            }
+            else if (op != "exists" && sensitive.Contains(name.Split('.')[0]))
+            {
+                validator.Add(path + ".property", $"'{name.Split('.')[0]}' is a sensitive property, stored encrypted: a segment can only ask whether it exists.");
             }
 
             if (op is null || !PropertyOps.Contains(op))

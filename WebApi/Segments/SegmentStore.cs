@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Automator.Infrastructure.Protection;
 using Automator.WebApi.Contacts;
 using Automator.WebApi.Http;
 using Npgsql;
@@ -13,7 +14,7 @@ public sealed record SegmentResponse(Guid Id, string Name, JsonElement Filter, D
 /// the contacts that changed, one statement per segment adds those that now match and removes those that no
 /// longer do, and each entry or exit is passed to <see cref="IContactSync"/>.
 /// </summary>
-public sealed class SegmentStore(NpgsqlDataSource dataSource, IContactSync sync, TimeProvider time, ILogger<SegmentStore> log)
+public sealed class SegmentStore(NpgsqlDataSource dataSource, IContactSync sync, ContactFieldCipher cipher, TimeProvider time, ILogger<SegmentStore> log)
 {
     public async Task<SegmentResponse> CreateAsync(Guid organizationId, string name, JsonElement filterJson, SegmentFilter filter, CancellationToken cancellationToken)
     {
@@ -99,7 +100,7 @@ public sealed class SegmentStore(NpgsqlDataSource dataSource, IContactSync sync,
         foreach (var (id, json) in segments)
         {
             using var document = JsonDocument.Parse(json);
-            var filter = SegmentFilter.Parse(document.RootElement, new Validator());
+            var filter = SegmentFilter.Parse(document.RootElement, new Validator(), sensitiveProperties: cipher.SensitiveProperties);
             if (filter is null)
             {
                 log.LogWarning("Segment {SegmentId} has a stored filter that no longer parses; skipped", id);
@@ -129,7 +130,7 @@ public sealed class SegmentStore(NpgsqlDataSource dataSource, IContactSync sync,
         foreach (var (organizationId, id, json) in segments)
         {
             using var document = JsonDocument.Parse(json);
-            if (SegmentFilter.Parse(document.RootElement, new Validator()) is { } filter)
+            if (SegmentFilter.Parse(document.RootElement, new Validator(), sensitiveProperties: cipher.SensitiveProperties) is { } filter)
             {
                 await RefreshSegmentAsync(organizationId, id, filter, null, cancellationToken);
             }

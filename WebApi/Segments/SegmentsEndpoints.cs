@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using System.Text.Json;
+using Automator.Infrastructure.Protection;
 using Automator.WebApi.Auditing;
 using Automator.WebApi.Contacts;
 using Automator.WebApi.Http;
@@ -28,11 +29,11 @@ public static class SegmentsEndpoints
     }
 
     private static async Task<Results<Created<SegmentResponse>, ValidationProblem>> CreateAsync(
-        CreateSegmentRequest request, ClaimsPrincipal caller, SegmentStore store, AuditLog audit, CancellationToken cancellationToken)
+        CreateSegmentRequest request, ClaimsPrincipal caller, SegmentStore store, ContactFieldCipher cipher, AuditLog audit, CancellationToken cancellationToken)
     {
         var validator = new Validator();
         var name = validator.Required("name", request.Name?.Trim());
-        var filter = SegmentFilter.Parse(request.Filter, validator);
+        var filter = SegmentFilter.Parse(request.Filter, validator, sensitiveProperties: cipher.SensitiveProperties);
         if (!validator.IsValid || filter is null)
         {
             return ApiResults.Invalid(validator);

@@ -180,6 +180,7 @@ public static class ApiBench
         {
             ["ConnectionStrings:Postgres"] = connectionString,
             ["Automator:Jwt:SigningKey"] = "benchmark-signing-key-0123456789abcdef0123456789",
+            ["Automator:Encryption:Keys:bench"] = BenchKeys.ContactFields,
             ["Automator:Orleans:SiloPort"] = LocalPostgresServer.FreePort().ToString(CultureInfo.InvariantCulture),
             ["Automator:Orleans:GatewayPort"] = LocalPostgresServer.FreePort().ToString(CultureInfo.InvariantCulture),
             ["Automator:Orleans:ClusterId"] = "bench",

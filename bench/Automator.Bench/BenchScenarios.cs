@@ -11,5 +11,6 @@ public static class BenchScenarios
         ["live-clients"] = LiveBench.RunClientsAsync,
         ["journeys"] = JourneyBench.RunAsync,
         ["delivery"] = DeliveryBench.RunAsync,
+        ["contact-cipher"] = CipherBench.RunAsync,
     };
 }

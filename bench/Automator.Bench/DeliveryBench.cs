@@ -143,6 +143,7 @@ public static class DeliveryBench
             ["Automator:Hosting:Dashboard"] = "false",
             ["Automator:PublicBaseUrl"] = "https://mail.bench.test",
             ["Automator:Jwt:SigningKey"] = "bench-signing-key-0123456789abcdef0123456789",
+            ["Automator:Encryption:Keys:bench"] = BenchKeys.ContactFields,
             ["Automator:Providers:Primary"] = "sendgrid",
             ["Automator:Providers:SendGrid:ApiKey"] = "SG.bench",
             ["Automator:Providers:SendGrid:BaseUrl"] = sendGridUrl,

@@ -168,6 +168,7 @@ public static class JourneyBench
             ["Automator:Orleans:GatewayPort"] = LocalPostgresServer.FreePort().ToString(CultureInfo.InvariantCulture),
             ["Automator:Orleans:ClusterId"] = "bench",
             ["Automator:Orleans:ServiceId"] = "bench",
+            ["Automator:Encryption:Keys:bench"] = BenchKeys.ContactFields,
             ["Logging:LogLevel:Default"] = "Error",
             // Contacts only route the events here: collect them soon after, so the memory measured is the waiting journeys'.
             ["Automator:Journeys:ContactCollectionAge"] = "00:00:30",

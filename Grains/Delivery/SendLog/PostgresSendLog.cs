@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Automator.Delivery.Rendering;
+using Automator.Infrastructure.Protection;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -9,9 +10,12 @@ namespace Automator.Delivery.SendLog;
 /// The send log on PostgreSQL: <c>email_sends</c> (partitioned by month) and <c>send_keys</c> (global key uniqueness).
 /// Rows written here are owned by <paramref name="owner"/> (this silo's address) until they are settled, and only their
 /// owner moves them to <c>sending</c>, so a send taken over from a dead silo can never be sent by two silos.
+/// Contact facts are decrypted with <paramref name="cipher"/> (without one, an encrypted field fails the lookup).
 /// </summary>
-public sealed class PostgresSendLog(NpgsqlDataSource dataSource, string? owner = null) : ISendLog
+public sealed class PostgresSendLog(NpgsqlDataSource dataSource, string? owner = null, ContactFieldCipher? cipher = null) : ISendLog
 {
+    private readonly ContactFieldCipher _cipher = cipher ?? new ContactFieldCipher(new EncryptionOptions());
+
     private const string Columns = """
         s.id, s.organization_id, s.send_key, s.contact_id, s.workflow_id, s.journey_id, s.step_id, s.variant, s.template_id,
         s.email, s.subject, s.provider, s.provider_message_id, s.status, s.attempts, s.error, s.sent_at, s.delivered_at,
@@ -105,7 +109,8 @@ public sealed class PostgresSendLog(NpgsqlDataSource dataSource, string? owner =
                 status = "unsubscribed";
             }
 
-            contacts[reader.GetInt64(0) - 1] = new ContactFacts(reader.GetGuid(1), reader.GetString(2), Nullable(reader, 3), Nullable(reader, 4), status, Nullable(reader, 6));
+            contacts[reader.GetInt64(0) - 1] = new ContactFacts(reader.GetGuid(1), reader.GetString(2), _cipher.Reveal(Nullable(reader, 3)), _cipher.Reveal(Nullable(reader, 4)), status,
+                Nullable(reader, 6) is { } properties ? _cipher.RevealProperties(properties) : null);
         }
 
         await reader.NextResultAsync();

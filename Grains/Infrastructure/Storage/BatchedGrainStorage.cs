@@ -1,4 +1,6 @@
 using System.Threading.Channels;
+using Automator.Contacts;
+using Automator.Infrastructure.Protection;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -14,7 +16,7 @@ namespace Automator.Infrastructure.Storage;
 /// statements); each row keeps optimistic concurrency on its own etag, and each grain's write completes only when its
 /// batch is committed, so "persist before acting" still holds. Reads that arrive together share one query the same way.
 /// State that waits for a time (<see cref="IHasWakeTime"/>) has that time written in the same statement, into the wake
-/// index the wake shards poll.
+/// index the wake shards poll. A contact's names and sensitive properties are stored encrypted (<see cref="ContactFieldCipher"/>).
 /// </summary>
 public sealed class BatchedGrainStorage : IGrainStorage, IAsyncDisposable
 {
@@ -24,6 +26,7 @@ public sealed class BatchedGrainStorage : IGrainStorage, IAsyncDisposable
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly ILogger<BatchedGrainStorage> _logger;
+    private readonly ContactFieldCipher _cipher;
     private readonly JsonGrainStateSerializer _serializer = new();
     private readonly Channel<PendingWrite> _queue = Channel.CreateUnbounded<PendingWrite>(new UnboundedChannelOptions { SingleReader = false });
     private readonly Task[] _writers;
@@ -32,9 +35,10 @@ public sealed class BatchedGrainStorage : IGrainStorage, IAsyncDisposable
     private readonly Channel<PendingRead> _reads = Channel.CreateUnbounded<PendingRead>(new UnboundedChannelOptions { SingleReader = false });
     private readonly Task[] _readers;
 
-    public BatchedGrainStorage(NpgsqlDataSource dataSource, ILogger<BatchedGrainStorage> logger)
+    public BatchedGrainStorage(NpgsqlDataSource dataSource, ContactFieldCipher cipher, ILogger<BatchedGrainStorage> logger)
     {
         _dataSource = dataSource;
+        _cipher = cipher;
         _logger = logger;
         _writers = Enumerable.Range(0, Writers).Select(_ => Task.Run(WriteLoopAsync)).ToArray();
         _readers = Enumerable.Range(0, Writers).Select(_ => Task.Run(ReadLoopAsync)).ToArray();
@@ -55,6 +59,12 @@ public sealed class BatchedGrainStorage : IGrainStorage, IAsyncDisposable
             grainState.ETag = stored.Etag.ToString(System.Globalization.CultureInfo.InvariantCulture);
             grainState.State = _serializer.Deserialize<T>(new BinaryData(stored.Payload));
             grainState.RecordExists = true;
+            if (grainState.State is ContactState { Profile: { } profile })
+            {
+                profile.FirstName = _cipher.Reveal(profile.FirstName);
+                profile.LastName = _cipher.Reveal(profile.LastName);
+                profile.PropertiesJson = _cipher.RevealProperties(profile.PropertiesJson);
+            }
         }
         else
         {
@@ -68,7 +78,8 @@ public sealed class BatchedGrainStorage : IGrainStorage, IAsyncDisposable
     {
         var expected = long.TryParse(grainState.ETag, System.Globalization.CultureInfo.InvariantCulture, out var etag) ? etag : (long?)null;
         var wakeAt = (grainState.State as IHasWakeTime)?.WakeAt;
-        var write = new PendingWrite(grainId.ToString(), stateName, expected, _serializer.Serialize(grainState.State).ToArray(), wakeAt,
+        var payload = grainState.State is ContactState { Profile: { } profile } ? SerializeProtected(grainState.State, profile) : _serializer.Serialize(grainState.State).ToArray();
+        var write = new PendingWrite(grainId.ToString(), stateName, expected, payload, wakeAt,
             (grainState.State as IHasActiveJourneys)?.HasActiveJourneys ?? false, new TaskCompletionSource<long?>(TaskCreationOptions.RunContinuationsAsynchronously));
         _queue.Writer.TryWrite(write);
         var written = await write.Done.Task;
@@ -79,6 +90,27 @@ public sealed class BatchedGrainStorage : IGrainStorage, IAsyncDisposable
 
         grainState.ETag = newEtag.ToString(System.Globalization.CultureInfo.InvariantCulture);
         grainState.RecordExists = true;
+    }
+
+    /// <summary>
+    /// Serializes contact state with the profile's sensitive fields encrypted. The fields are swapped on the live profile
+    /// for the synchronous moment of serialization (the grain's turn, nothing interleaves) instead of copying a profile
+    /// whose members could later grow without the copy following.
+    /// </summary>
+    private byte[] SerializeProtected<T>(T state, ContactProfile profile)
+    {
+        var (firstName, lastName, properties) = (profile.FirstName, profile.LastName, profile.PropertiesJson);
+        try
+        {
+            profile.FirstName = _cipher.Protect(firstName);
+            profile.LastName = _cipher.Protect(lastName);
+            profile.PropertiesJson = _cipher.ProtectProperties(properties)!;
+            return _serializer.Serialize(state).ToArray();
+        }
+        finally
+        {
+            (profile.FirstName, profile.LastName, profile.PropertiesJson) = (firstName, lastName, properties);
+        }
     }
 
     public async Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)

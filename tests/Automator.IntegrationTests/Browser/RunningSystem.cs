@@ -54,6 +54,7 @@ public sealed class RunningSystem : IAsyncDisposable
             ["Automator:Outbox:Path"] = Path.Combine(Path.GetTempPath(), "automator-outbox-" + clusterId),
             ["Logging:LogLevel:Default"] = "Warning",
             ["Automator:Jwt:SigningKey"] = "browser-tests-signing-key-0123456789abcdef0123456789abcdef",
+            [$"Automator:Encryption:Keys:{AutomatorApp.EncryptionKeyId}"] = AutomatorApp.EncryptionKey,
         };
         builder.Configuration.AddInMemoryCollection(settings);
         builder.WebHost.UseUrls(baseUrl);

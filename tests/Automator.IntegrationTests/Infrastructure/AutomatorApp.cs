@@ -11,6 +11,10 @@ namespace Automator.IntegrationTests.Infrastructure;
 /// </summary>
 public sealed class AutomatorApp : WebApplicationFactory<Program>
 {
+    /// <summary>The contact field key every test host runs with (silos of one cluster must share it).</summary>
+    public const string EncryptionKeyId = "test1";
+    public const string EncryptionKey = "kCc6tCoSS4SR0+2TSy7x34EFp0RVcnaznFc3XGpuJlY=";
+
     private readonly Dictionary<string, string?> _settings;
 
     public AutomatorApp(string? connectionString, string clusterId = "test", IDictionary<string, string?>? settings = null)
@@ -28,6 +32,8 @@ public sealed class AutomatorApp : WebApplicationFactory<Program>
             ["Automator:Orleans:MinimumReminderPeriod"] = "00:00:05",
             ["Automator:Outbox:Path"] = Path.Combine(Path.GetTempPath(), "automator-outbox-" + Guid.NewGuid().ToString("N")[..8]),
             ["Automator:Jwt:SigningKey"] = "integration-tests-signing-key-0123456789abcdef0123456789",
+            [$"Automator:Encryption:Keys:{EncryptionKeyId}"] = EncryptionKey,
+            ["Automator:Encryption:ActiveKey"] = EncryptionKeyId,
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {

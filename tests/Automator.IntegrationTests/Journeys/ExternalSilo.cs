@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Automator.Infrastructure.Database;
+using Automator.IntegrationTests.Infrastructure;
 
 namespace Automator.IntegrationTests.Journeys;
 
@@ -49,6 +50,8 @@ public sealed class ExternalSilo : IAsyncDisposable
         info.Environment["Automator__Orleans__ServiceId"] = clusterId;
         info.Environment["Automator__Orleans__MinimumReminderPeriod"] = "00:00:05";
         info.Environment["Automator__Jwt__SigningKey"] = "integration-tests-signing-key-0123456789abcdef0123456789";
+        info.Environment[$"Automator__Encryption__Keys__{AutomatorApp.EncryptionKeyId}"] = AutomatorApp.EncryptionKey;
+        info.Environment["Automator__Encryption__ActiveKey"] = AutomatorApp.EncryptionKeyId;
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
         foreach (var (key, value) in extra ?? new Dictionary<string, string>())
         {
