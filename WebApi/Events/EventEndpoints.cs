@@ -184,7 +184,7 @@ public static class EventEndpoints
             return (null, errors);
         }
 
-        return (new ParsedEvent(Guid.NewGuid(), name!, email, contactId, properties, timestamp, key), errors);
+        return (new ParsedEvent(Guid.CreateVersion7(), name!, email, contactId, properties, timestamp, key), errors);
     }
 }
 

@@ -76,8 +76,8 @@ public static class ApiBench
         }
 
         var cpu = CpuMeter.Start(postgres.DataDirectory);
-        var (events, eventsPerSecond, eventsP50, eventsP99) = await EventBatchesAsync(http, duration, created);
-        Console.WriteLine($"| POST /v1/events/batch ({BatchSize:N0}/call, {Clients} clients) into contact grains: events/s | {eventsPerSecond:N0} (p50 {eventsP50:N0} ms, p99 {eventsP99:N0} ms per call; {events:N0} events) |");
+        var (events, eventsPerSecond, eventsP50, eventsP99) = await EventBatchesAsync(http, duration, created, "views", _ => "page_viewed");
+        Console.WriteLine($"| POST /v1/events/batch ({BatchSize:N0}/call, {Clients} clients), page views of contacts in no journey: events/s | {eventsPerSecond:N0} (p50 {eventsP50:N0} ms, p99 {eventsP99:N0} ms per call; {events:N0} events) |");
         Console.WriteLine($"| POST /v1/events/batch: CPU per event | {cpu.PerItem(events)} |");
         if (StatementStats.Requested(args))
         {
@@ -90,9 +90,25 @@ public static class ApiBench
             i => http.PostAsJsonAsync("/v1/events", new { email = $"new-{i % Math.Max(1, created)}@bench.example", name = "page_viewed", properties = new { n = i } }));
         Console.WriteLine($"| POST /v1/events single at {eventRate:N0}/s offered: p50 / p99 | {eventP50:N1} ms / {eventP99:N1} ms ({eventAchieved:N0}/s achieved, {singleEvents:N0} requests) |");
         Console.WriteLine($"| POST /v1/events single: CPU per event | {cpu.PerItem(singleEvents)} |");
+
+        // With an active workflow: one event in ten starts a journey (into a 7-day delay), and from then on every event of
+        // a contact in a journey goes through its contact grain.
+        var workflow = await http.PostAsJsonAsync("/v1/workflows", JsonSerializer.Deserialize<JsonElement>("""
+            { "name": "Trial", "trigger": { "type": "event", "event": "trial_started" }, "start": "wait",
+              "steps": [ { "id": "wait", "type": "delay", "duration": "P7D", "next": null } ] }
+            """));
+        workflow.EnsureSuccessStatusCode();
+        var workflowId = (await workflow.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString();
+        (await http.PostAsync($"/v1/workflows/{workflowId}/activate", null)).EnsureSuccessStatusCode();
+        cpu = CpuMeter.Start(postgres.DataDirectory);
+        var (mixed, mixedPerSecond, mixedP50, mixedP99) = await EventBatchesAsync(http, duration, created, "mixed", n => n % 10 == 0 ? "trial_started" : "page_viewed");
+        var stats = await http.GetFromJsonAsync<JsonElement>($"/v1/workflows/{workflowId}/stats");
+        Console.WriteLine($"| POST /v1/events/batch, 1 in 10 events starting a journey, then every event of those contacts through their grains: events/s | {mixedPerSecond:N0} (p50 {mixedP50:N0} ms, p99 {mixedP99:N0} ms per call; {mixed:N0} events, {stats.GetProperty("entered").GetInt64():N0} journeys started) |");
+        Console.WriteLine($"| POST /v1/events/batch, journeys mix: CPU per event | {cpu.PerItem(mixed)} |");
     }
 
-    private static async Task<(long Events, double PerSecond, double P50, double P99)> EventBatchesAsync(HttpClient http, TimeSpan duration, long contacts)
+    private static async Task<(long Events, double PerSecond, double P50, double P99)> EventBatchesAsync(
+        HttpClient http, TimeSpan duration, long contacts, string phase, Func<long, string> name)
     {
         long accepted = 0;
         long next = 0;
@@ -106,9 +122,9 @@ public static class ApiBench
                 var events = Enumerable.Range(0, BatchSize).Select(i => new
                 {
                     email = $"new-{(start + i) % Math.Max(1, contacts)}@bench.example",
-                    name = "page_viewed",
+                    name = name(start + i),
                     properties = new { page = "/pricing", n = start + i },
-                    idempotencyKey = $"bench-{start + i}",
+                    idempotencyKey = $"{phase}-{start + i}",
                 });
                 var call = Stopwatch.StartNew();
                 var response = await http.PostAsJsonAsync("/v1/events/batch", new { events });
