@@ -32,6 +32,15 @@ public sealed class EventBatchTests(PostgresDatabase database) : IClassFixture<P
         return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
+    private static async Task<string> ActivateAsync(HttpClient client, string workflow)
+    {
+        var created = await client.PostAsync("/v1/workflows", Json(workflow));
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var id = (string)(await created.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync($"/v1/workflows/{id}/activate", null)).StatusCode);
+        return id;
+    }
+
     private Task<long> EventsOfAsync(Guid organizationId, string name) =>
         ScalarAsync("SELECT count(*) FROM events WHERE organization_id = $1 AND name = $2", organizationId, name);
 
@@ -89,8 +98,7 @@ public sealed class EventBatchTests(PostgresDatabase database) : IClassFixture<P
             { "name": "Onboarding", "trigger": { "type": "event", "event": "signed_up" }, "settings": { "reentry": "never" }, "start": "hi",
               "steps": [ { "id": "hi", "type": "send", "templateId": "{{templates[0]}}", "next": "wait" }, { "id": "wait", "type": "delay", "duration": "P1D" } ] }
             """;
-        var id = (string)(await (await client.PostAsync("/v1/workflows", Json(workflow))).Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
-        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync($"/v1/workflows/{id}/activate", null)).StatusCode);
+        var id = await ActivateAsync(client, workflow);
 
         const int Contacts = 60;
         var events = new JsonArray();
@@ -115,6 +123,9 @@ public sealed class EventBatchTests(PostgresDatabase database) : IClassFixture<P
     [Fact]
     public async Task Only_contacts_an_event_can_matter_to_reach_their_grains()
     {
+        var shopper = Guid.NewGuid();
+        var bystander = Guid.NewGuid();
+        var newcomer = $"newcomer-{Guid.NewGuid():N}@example.test";
         await using var app = new AutomatorApp(database.ConnectionString, "ev-" + Guid.NewGuid().ToString("N")[..6], JourneyApiTests.LogSends);
         var tenant = await TestTenant.CreateAsync(app);
         using var client = tenant.Client(app);
@@ -124,18 +135,12 @@ public sealed class EventBatchTests(PostgresDatabase database) : IClassFixture<P
               "steps": [ { "id": "buy", "type": "waitForEvent", "event": "purchased", "timeout": "P3D", "next": "thanks", "onTimeout": null },
                          { "id": "thanks", "type": "send", "templateId": "{{templates[0]}}", "next": null } ] }
             """;
-        var created = await client.PostAsync("/v1/workflows", Json(workflow));
-        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
-        var id = (string)(await created.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
-        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync($"/v1/workflows/{id}/activate", null)).StatusCode);
+        var id = await ActivateAsync(client, workflow);
 
         // Contacts whose grains have never been activated: rows written directly, as an import would.
-        var shopper = Guid.NewGuid();
-        var bystander = Guid.NewGuid();
         await ScalarAsync(
             "WITH c AS (INSERT INTO contacts (id, organization_id, email) VALUES ($1, $3, $4), ($2, $3, $5) RETURNING 1) SELECT count(*) FROM c",
             shopper, bystander, tenant.OrganizationId, $"shopper-{shopper:N}@example.test", $"bystander-{bystander:N}@example.test");
-        var newcomer = $"newcomer-{Guid.NewGuid():N}@example.test";
         var management = app.Grains.GetGrain<IManagementGrain>(0);
         IContactGrain Grain(Guid contactId) => app.Grains.GetGrain<IContactGrain>(ContactKey.Of(tenant.OrganizationId, contactId));
         async Task<bool> IsActiveAsync(Guid contactId)
