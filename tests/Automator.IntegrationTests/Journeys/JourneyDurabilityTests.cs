@@ -104,6 +104,15 @@ public sealed class JourneyDurabilityTests
         await victim.WaitReadyAsync(TimeSpan.FromSeconds(90));
         await Eventually.WaitAsync(() => survivor.Grains.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true), h => h.Count == 2, TimeSpan.FromSeconds(60), "both silos to be active");
 
+        // Placement learns of a new silo a moment after membership does: wait until fresh grains land on both silos.
+        await Eventually.WaitAsync(async () =>
+        {
+            var probe = Guid.NewGuid();
+            await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => survivor.Grains.GetGrain<IContactGrain>(ContactKey.Of(probe, Guid.NewGuid())).GetActiveJourneysAsync()));
+            var placed = await survivor.Grains.GetGrain<IManagementGrain>(0).GetSimpleGrainStatistics();
+            return placed.Where(p => p.GrainType.Contains("ContactGrain", StringComparison.Ordinal) && p.ActivationCount > 0).Select(p => p.SiloAddress).Distinct().Count();
+        }, silos => silos == 2, TimeSpan.FromSeconds(60), "new grains to be placed on both silos");
+
         var organizationId = Guid.NewGuid();
         var workflowId = await CreateActiveWorkflowAsync(survivor.Grains, organizationId, DelayThenSend("PT15S"));
         var contacts = Enumerable.Range(0, Journeys).Select(_ => Guid.NewGuid()).ToList();
