@@ -39,7 +39,9 @@ for project in tests/Automator.UnitTests tests/Automator.GrainTests tests/Automa
     --logger "trx;LogFileName=$name.trx" --logger "console;verbosity=normal" \
     --results-directory "$results" >"$results/$name.log" 2>&1
   rc=$?
-  grep -E '^\s+(Failed|Skipped) |Error Message|^\s+at Automator|Total tests|^\s+(Passed|Failed|Skipped):' "$results/$name.log" | head -n 200 || true
+  # Each failure with its message (the lines between "Error Message" and "Stack Trace") and the project's frames.
+  awk '/^[ \t]+(Failed|Skipped) /{print; next} /Error Message/{m=1; print; next} /Stack Trace/{m=0; next}
+       m{print; next} /^[ \t]+at Automator|Total tests|^[ \t]+(Passed|Failed|Skipped):/{print}' "$results/$name.log" | head -n 200 || true
   [ "$rc" -ne 0 ] && { status=1; tail -n 30 "$results/$name.log"; }
 done
 

@@ -14,6 +14,7 @@ namespace Automator.Contacts;
 /// waiting on one of them; every turn leaves the state consistent before it awaits.
 /// </summary>
 [Reentrant]
+[Orleans.Placement.RandomPlacement]
 public sealed class ContactGrain(
     [PersistentState("contact", BatchedGrainStorage.Name)] IPersistentState<ContactState> state,
     TriggerIndex triggers,

@@ -45,6 +45,11 @@ public sealed class JourneyServices(
 /// durable backstop); a grain timer gives sub-minute precision while active, and the journey deactivates while it waits
 /// longer than <see cref="JourneyOptions.TimerWindow"/>.
 /// </summary>
+/// <remarks>
+/// Random placement: journeys are many small activations of nearly equal, I/O-bound cost, so an even spread beats
+/// placing by load statistics, which can send a burst of new journeys all to one silo while another warms up.
+/// </remarks>
+[Orleans.Placement.RandomPlacement]
 public sealed class JourneyGrain(
     [PersistentState("journey", BatchedGrainStorage.Name)] IPersistentState<JourneyState> state,
     JourneyServices services) : Grain, IJourneyGrain, IRemindable

@@ -21,8 +21,8 @@ public sealed class DemoOptions
 }
 
 /// <summary>
-/// Seeds a demo organization (owner login, API key, two templates and an active "Welcome series" workflow
-/// triggered by <c>signed_up</c>) once, after the silo has started. A later start finds it and does nothing.
+/// Seeds a demo organization (owner login, two templates, an active "Welcome series" workflow triggered by
+/// <c>signed_up</c>, then the API key) once, after the silo has started. A later start finds it and only completes what a start cut short left out.
 /// </summary>
 internal sealed class DemoSeeder(
     DemoOptions options,
@@ -87,6 +87,7 @@ internal sealed class DemoSeeder(
             if (await exists.ExecuteScalarAsync(cancellationToken) is not null)
             {
                 await EnsureWorkflowAsync();
+                await EnsureApiKeyAsync(cancellationToken);
                 return false;
             }
         }
@@ -100,10 +101,6 @@ internal sealed class DemoSeeder(
                 "INSERT INTO users (id, organization_id, email, password_hash, role) VALUES (@id, @org, @email, @hash, 'owner')",
                 ("id", UserId), ("org", OrganizationId), ("email", options.Email), ("hash", passwords.Hash(options.Password))));
             batch.BatchCommands.Add(Command(
-                "INSERT INTO api_keys (id, organization_id, name, prefix, key_hash, scopes, created_by) VALUES (@id, @org, 'Demo sender', @prefix, @hash, @scopes, @user)",
-                ("id", ApiKeyId), ("org", OrganizationId), ("prefix", options.ApiKey[..8]), ("hash", ApiKeyAuthenticationHandler.Hash(options.ApiKey)),
-                ("scopes", Scopes.All.ToArray()), ("user", UserId)));
-            batch.BatchCommands.Add(Command(
                 "INSERT INTO email_templates (id, organization_id, name, subject, html) VALUES (@id, @org, 'Welcome', @subject, @html)",
                 ("id", WelcomeTemplateId), ("org", OrganizationId), ("subject", "Welcome aboard, {{ contact.firstName | default: \"there\" }}!"),
                 ("html", "<h1>Welcome, {{ contact.firstName | default: \"there\" }}!</h1><p>Thanks for signing up. <a href=\"https://example.com/start\">Get started</a>.</p><p><a href=\"{{ unsubscribe_url }}\">Unsubscribe</a></p>")));
@@ -115,7 +112,25 @@ internal sealed class DemoSeeder(
         }
 
         await EnsureWorkflowAsync();
+        await EnsureApiKeyAsync(cancellationToken);
         return true;
+    }
+
+    /// <summary>
+    /// The key goes in last: the README's curl line answers 401 until the welcome workflow is active, rather than
+    /// accepting an event that no workflow is ready to start on.
+    /// </summary>
+    private async Task EnsureApiKeyAsync(CancellationToken cancellationToken)
+    {
+        await using var insert = dataSource.CreateCommand(
+            "INSERT INTO api_keys (id, organization_id, name, prefix, key_hash, scopes, created_by) VALUES (@id, @org, 'Demo sender', @prefix, @hash, @scopes, @user) ON CONFLICT (id) DO NOTHING");
+        insert.Parameters.AddWithValue("id", ApiKeyId);
+        insert.Parameters.AddWithValue("org", OrganizationId);
+        insert.Parameters.AddWithValue("prefix", options.ApiKey[..8]);
+        insert.Parameters.AddWithValue("hash", ApiKeyAuthenticationHandler.Hash(options.ApiKey));
+        insert.Parameters.AddWithValue("scopes", Scopes.All.ToArray());
+        insert.Parameters.AddWithValue("user", UserId);
+        await insert.ExecuteNonQueryAsync(cancellationToken);
     }
 
     private async Task EnsureWorkflowAsync()
