@@ -24,7 +24,8 @@ public sealed class PostgresEventLog(NpgsqlDataSource dataSource, TimeProvider t
     private int _purging;
 
     // The keys are claimed and the new events written in one statement: a key recorded more than 24 hours ago is
-    // claimed again; a key claimed by a concurrent batch waits for it and is then seen as taken.
+    // claimed again; a key claimed by a concurrent batch waits for it and is then seen as taken. Event ids are made
+    // here (UUIDv7) and never resubmitted, so the insert needs no conflict check of its own.
     private const string Append = """
         WITH input AS (
             SELECT * FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz[], $7::text[])
@@ -38,7 +39,6 @@ public sealed class PostgresEventLog(NpgsqlDataSource dataSource, TimeProvider t
         INSERT INTO events (id, organization_id, contact_id, name, properties, occurred_at, idempotency_key)
         SELECT id, $1, contact_id, name, properties::jsonb, occurred_at, key FROM input
         WHERE key IS NULL OR key IN (SELECT key FROM claimed)
-        ON CONFLICT (id) DO NOTHING
         RETURNING id
         """;
 

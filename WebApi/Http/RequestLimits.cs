@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Unicode;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.Metadata;
@@ -37,10 +38,17 @@ public static class RequestLimits
         var accepts = endpoint?.Metadata.GetMetadata<IAcceptsMetadata>();
         var hasBody = context.Request.ContentLength > 0 || (context.Request.ContentLength is null && context.Request.Headers.TransferEncoding.Count > 0);
         // A body of the wrong content type never gets here: routing picks its own 415 endpoint (see AddWebApi).
-        if (accepts is { ContentTypes.Count: > 0 } && hasBody && IsJson(context.Request.ContentType) && !await IsUtf8Async(context.Request, limit))
+        if (accepts is { ContentTypes.Count: > 0 } && hasBody && IsJson(context.Request.ContentType))
         {
-            await ProblemAsync(context, StatusCodes.Status400BadRequest, "The request body is not valid UTF-8.", "body", "is not valid UTF-8.");
-            return;
+            switch (await BufferAsync(context, limit))
+            {
+                case BodyCheck.TooLarge:
+                    await ProblemAsync(context, StatusCodes.Status413PayloadTooLarge, "The request body is too large.", "body", $"must be at most {limit} bytes.");
+                    return;
+                case BodyCheck.NotUtf8:
+                    await ProblemAsync(context, StatusCodes.Status400BadRequest, "The request body is not valid UTF-8.", "body", "is not valid UTF-8.");
+                    return;
+            }
         }
 
         await next(context);
@@ -51,20 +59,21 @@ public static class RequestLimits
         && (media.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
             || media.MediaType.Value?.EndsWith("+json", StringComparison.OrdinalIgnoreCase) == true);
 
-    private static async Task<bool> IsUtf8Async(HttpRequest request, long limit)
+    /// <summary>
+    /// Reads the whole body once into a pooled buffer (returned when the response completes), checks it and hands the
+    /// same bytes on as the request body: no second copy, and nothing spilled to a temporary file.
+    /// </summary>
+    private static async Task<BodyCheck> BufferAsync(HttpContext context, long limit)
     {
-        request.EnableBuffering(bufferThreshold: 64 * 1024, bufferLimit: limit);
-        using var buffer = new MemoryStream();
-        try
+        var body = new PooledBody(context.Request.ContentLength is > 0 and var length ? (int)length : 16 * 1024);
+        context.Response.RegisterForDispose(body);
+        if (!await body.FillAsync(context.Request.Body, limit, context.RequestAborted))
         {
-            await request.Body.CopyToAsync(buffer, request.HttpContext.RequestAborted);
-        }
-        finally
-        {
-            request.Body.Position = 0;
+            return BodyCheck.TooLarge;
         }
 
-        return Utf8.IsValid(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+        context.Request.Body = body.AsStream();
+        return Utf8.IsValid(body.Bytes) ? BodyCheck.Ok : BodyCheck.NotUtf8;
     }
 
     private static async Task ProblemAsync(HttpContext context, int status, string title, string field, string message)
@@ -84,4 +93,53 @@ public static class RequestLimits
     }
 
     private sealed class LargeBodyMetadata;
+
+    private enum BodyCheck { Ok, TooLarge, NotUtf8 }
+
+    private sealed class PooledBody(int sizeHint) : IDisposable
+    {
+        private byte[] _buffer = ArrayPool<byte>.Shared.Rent(sizeHint);
+        private int _length;
+
+        public ReadOnlySpan<byte> Bytes => _buffer.AsSpan(0, _length);
+
+        /// <summary>Reads to the end; false when the body turns out larger than <paramref name="limit"/>.</summary>
+        public async Task<bool> FillAsync(Stream source, long limit, CancellationToken cancellationToken)
+        {
+            while (true)
+            {
+                if (_length > limit)
+                {
+                    return false;
+                }
+
+                if (_length == _buffer.Length)
+                {
+                    var larger = ArrayPool<byte>.Shared.Rent(_buffer.Length * 2);
+                    _buffer.AsSpan(0, _length).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(_buffer);
+                    _buffer = larger;
+                }
+
+                var read = await source.ReadAsync(_buffer.AsMemory(_length), cancellationToken);
+                if (read == 0)
+                {
+                    return true;
+                }
+
+                _length += read;
+            }
+        }
+
+        public Stream AsStream() => new MemoryStream(_buffer, 0, _length, writable: false);
+
+        public void Dispose()
+        {
+            var buffer = Interlocked.Exchange(ref _buffer, []);
+            if (buffer.Length > 0)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+    }
 }

@@ -36,6 +36,8 @@ public sealed class BadInputBatteryTests(ApiFixture fixture)
         ("POST", "/v1/auth/signup", """{"organizationName":"o","email":"new@example.test","password":"long enough password"}""", false),
         ("POST", "/v1/auth/login", """{"email":"nobody@example.test","password":"long enough password"}""", false),
         ("POST", "/v1/auth/accept-invite", """{"token":"x","password":"long enough password"}""", false),
+        ("POST", "/v1/events", """{"email":"ok@example.test","name":"battery"}""", false),
+        ("POST", "/v1/events/batch", """{"events":[{"email":"ok@example.test","name":"battery"}]}""", false),
     ];
 
     private static readonly Dictionary<string, BadCase> All = Build();
@@ -374,6 +376,31 @@ public sealed class BadInputBatteryTests(ApiFixture fixture)
         }
 
         Assert.Equal(before, after);
+    }
+
+    [Fact]
+    public async Task An_oversized_body_sent_without_a_length_is_a_413_problem_that_writes_nothing()
+    {
+        var (tenant, _) = await StateAsync();
+        using var client = tenant.Client();
+        var json = JsonSerializer.SerializeToUtf8Bytes(new { email = "chunked@example.test", properties = new { a = new string('x', 3 * 1024 * 1024) } });
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/contacts") { Content = new StreamContent(new UnseekableStream(json)) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        request.Headers.TransferEncodingChunked = true;
+        Assert.Null(request.Content.Headers.ContentLength);
+
+        var before = await SnapshotAsync();
+        var response = await client.SendAsync(request);
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(413, (int)response.StatusCode);
+        Assert.True(JsonDocument.Parse(body).RootElement.GetProperty("errors").TryGetProperty("body", out _), body);
+        Assert.Equal(before, await SnapshotAsync());
+    }
+
+    private sealed class UnseekableStream(byte[] bytes) : MemoryStream(bytes)
+    {
+        public override bool CanSeek => false;
     }
 
     [Fact]
