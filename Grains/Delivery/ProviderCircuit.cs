@@ -35,12 +35,14 @@ public sealed class ProviderCircuit
     private readonly ResiliencePipeline<ProviderOutcome> _pipeline;
     private readonly CircuitBreakerStateProvider _state = new();
     private readonly TimeProvider _time;
+    private readonly TimeSpan _breakDuration;
     private DateTimeOffset _openUntil;
     private DateTimeOffset? _probeIssuedAt;
 
     public ProviderCircuit(CircuitOptions options, TimeProvider time)
     {
         _time = time;
+        _breakDuration = options.BreakDuration;
         _pipeline = new ResiliencePipelineBuilder<ProviderOutcome> { TimeProvider = time }
             .AddCircuitBreaker(new CircuitBreakerStrategyOptions<ProviderOutcome>
             {
@@ -98,13 +100,22 @@ public sealed class ProviderCircuit
         }
 
         var now = _time.GetUtcNow();
-        if (_probeIssuedAt is { } issued && now - issued < TimeSpan.FromSeconds(30))
+        if (_probeIssuedAt is { } issued && now - issued < _breakDuration)
         {
             return false;
         }
 
         _probeIssuedAt = now;
         return true;
+    }
+
+    /// <summary>A probe lease that came back unused (nothing was due after all): the next send may probe at once.</summary>
+    public void ReturnProbe()
+    {
+        if (Position == CircuitPosition.HalfOpen)
+        {
+            _probeIssuedAt = null;
+        }
     }
 
     /// <summary>Feeds one send outcome into the breaker. Throttling and permanent rejections say nothing about health.</summary>

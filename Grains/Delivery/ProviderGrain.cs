@@ -71,6 +71,12 @@ public sealed class ProviderGrain(
     public Task ReportAsync(ProviderReport report)
     {
         _bucket.Return(report.Unused);
+        if (report.Unused > 0)
+        {
+            // Half-open grants only single probe leases, so a slot handed back now is a probe that sent nothing.
+            _circuit.ReturnProbe();
+        }
+
         long sent = 0, errors = 0;
         foreach (var kind in report.Outcomes.Select(k => (OutcomeKind)k))
         {

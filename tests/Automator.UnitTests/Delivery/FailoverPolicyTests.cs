@@ -94,6 +94,41 @@ public sealed class FailoverPolicyTests
     }
 
     [Fact]
+    public void A_probe_whose_outcome_never_comes_is_forgotten_after_one_break()
+    {
+        var (circuit, time) = Create();
+        OpenIt(circuit);
+        time.Advance(Options.BreakDuration);
+        var first = circuit.TryTakeProbe();
+
+        time.Advance(Options.BreakDuration / 2);
+        var tooSoon = circuit.TryTakeProbe();
+        time.Advance(Options.BreakDuration / 2);
+        var again = circuit.TryTakeProbe();
+
+        Assert.True(first);
+        Assert.False(tooSoon);
+        Assert.True(again);
+    }
+
+    [Fact]
+    public void A_probe_handed_back_unused_can_be_taken_again_at_once()
+    {
+        var (circuit, time) = Create();
+        OpenIt(circuit);
+        time.Advance(Options.BreakDuration);
+        circuit.TryTakeProbe();
+
+        circuit.ReturnProbe();
+        var again = circuit.TryTakeProbe();
+        var third = circuit.TryTakeProbe();
+
+        Assert.True(again);
+        Assert.False(third);
+        Assert.Equal(CircuitPosition.HalfOpen, circuit.Position);
+    }
+
+    [Fact]
     public void A_failed_probe_opens_the_circuit_again()
     {
         var (circuit, time) = Create();
