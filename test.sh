@@ -31,6 +31,21 @@ fi
 
 results="$root/TestResults/$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$results"
+# The integration tests' shared PostgreSQL is stopped at process exit, which a test host ended by the runner may
+# skip: each cluster a test process starts is listed here and stopped below whatever happened.
+export AUTOMATOR_TEST_CLUSTERS="$results/clusters.txt"
+stop_test_clusters() {
+  [ -f "$AUTOMATOR_TEST_CLUSTERS" ] || return 0
+  local pg_ctl
+  pg_ctl=$(ls /usr/lib/postgresql/*/bin/pg_ctl 2>/dev/null | sort -V | tail -n 1)
+  [ -n "$pg_ctl" ] || pg_ctl=$(command -v pg_ctl || true)
+  [ -n "$pg_ctl" ] || return 0
+  while read -r data; do
+    [ -n "$data" ] && [ -f "$data/postmaster.pid" ] || continue
+    if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$pg_ctl" -D "$data" -m immediate -w stop >/dev/null 2>&1; else "$pg_ctl" -D "$data" -m immediate -w stop >/dev/null 2>&1; fi
+    rm -rf "$(dirname "$data")" 2>/dev/null || true
+  done < "$AUTOMATOR_TEST_CLUSTERS"
+}
 status=0
 for project in tests/Automator.UnitTests tests/Automator.GrainTests tests/Automator.IntegrationTests; do
   name=$(basename "$project")
@@ -44,6 +59,8 @@ for project in tests/Automator.UnitTests tests/Automator.GrainTests tests/Automa
        m{print; next} /^[ \t]+at Automator|Total tests|^[ \t]+(Passed|Failed|Skipped):/{print}' "$results/$name.log" | head -n 200 || true
   [ "$rc" -ne 0 ] && { status=1; tail -n 30 "$results/$name.log"; }
 done
+
+stop_test_clusters
 
 passed=0; failed=0; skipped=0
 for trx in "$results"/*.trx; do

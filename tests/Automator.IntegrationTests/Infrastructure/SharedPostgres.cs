@@ -16,6 +16,13 @@ public static class SharedPostgres
     {
         var server = await LocalPostgresServer.StartThrowawayAsync();
         AppDomain.CurrentDomain.ProcessExit += (_, _) => server.DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+        // test.sh stops every cluster listed here once the run ends, in case the exit handler above never ran.
+        if (Environment.GetEnvironmentVariable("AUTOMATOR_TEST_CLUSTERS") is { Length: > 0 } registry)
+        {
+            await File.AppendAllLinesAsync(registry, [server.DataDirectory]);
+        }
+
         return server;
     }
 
