@@ -29,6 +29,9 @@ public sealed class EncryptedContactsFixture : IAsyncLifetime
 public sealed class EncryptedContactsTests(EncryptedContactsFixture fixture) : IClassFixture<EncryptedContactsFixture>
 {
     private const string Phone = "+1 555 0100";
+
+    // The part of the phone number JSON never escapes, with a space no email, hex id or base64 ciphertext contains.
+    private const string PhoneDigits = "555 0100";
     private DeliveryHarness Harness => fixture.Harness;
 
     private static string NewEmail() => $"grace-{Guid.NewGuid():N}@example.test";
@@ -77,14 +80,14 @@ public sealed class EncryptedContactsTests(EncryptedContactsFixture fixture) : I
         Assert.Equal("pro", JsonDocument.Parse(properties).RootElement.GetProperty("plan").GetString());
         Assert.DoesNotContain("Grace", firstName + lastName + properties, StringComparison.Ordinal);
         Assert.DoesNotContain("Hopper", firstName + lastName + properties, StringComparison.Ordinal);
-        Assert.DoesNotContain("555", properties, StringComparison.Ordinal);
+        Assert.DoesNotContain(PhoneDigits, properties, StringComparison.Ordinal);
 
         var state = await Eventually.WaitAsync(() => RawGrainStateAsync(organizationId, id), s => s is not null, TimeSpan.FromSeconds(30), "the contact grain to store its profile");
         Assert.Contains(email, state, StringComparison.Ordinal);
         Assert.Contains("enc:v1:test1:", state, StringComparison.Ordinal);
         Assert.DoesNotContain("Grace", state, StringComparison.Ordinal);
         Assert.DoesNotContain("Hopper", state, StringComparison.Ordinal);
-        Assert.DoesNotContain("555", state, StringComparison.Ordinal);
+        Assert.DoesNotContain(PhoneDigits, state, StringComparison.Ordinal);
 
         // Every reader answers the clear values: the API, the stored grain state read back, and a rendered email.
         AssertGrace(created);
