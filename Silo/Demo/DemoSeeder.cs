@@ -122,15 +122,12 @@ internal sealed class DemoSeeder(
     /// </summary>
     private async Task EnsureApiKeyAsync(CancellationToken cancellationToken)
     {
-        await using var insert = dataSource.CreateCommand(
-            "INSERT INTO api_keys (id, organization_id, name, prefix, key_hash, scopes, created_by) VALUES (@id, @org, 'Demo sender', @prefix, @hash, @scopes, @user) ON CONFLICT (id) DO NOTHING");
-        insert.Parameters.AddWithValue("id", ApiKeyId);
-        insert.Parameters.AddWithValue("org", OrganizationId);
-        insert.Parameters.AddWithValue("prefix", options.ApiKey[..8]);
-        insert.Parameters.AddWithValue("hash", ApiKeyAuthenticationHandler.Hash(options.ApiKey));
-        insert.Parameters.AddWithValue("scopes", Scopes.All.ToArray());
-        insert.Parameters.AddWithValue("user", UserId);
-        await insert.ExecuteNonQueryAsync(cancellationToken);
+        await using var batch = dataSource.CreateBatch();
+        batch.BatchCommands.Add(Command(
+            "INSERT INTO api_keys (id, organization_id, name, prefix, key_hash, scopes, created_by) VALUES (@id, @org, 'Demo sender', @prefix, @hash, @scopes, @user) ON CONFLICT (id) DO NOTHING",
+            ("id", ApiKeyId), ("org", OrganizationId), ("prefix", options.ApiKey[..8]), ("hash", ApiKeyAuthenticationHandler.Hash(options.ApiKey)),
+            ("scopes", Scopes.All.ToArray()), ("user", UserId)));
+        await batch.ExecuteNonQueryAsync(cancellationToken);
     }
 
     private async Task EnsureWorkflowAsync()

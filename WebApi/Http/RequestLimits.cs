@@ -65,7 +65,8 @@ public static class RequestLimits
     /// </summary>
     private static async Task<BodyCheck> BufferAsync(HttpContext context, long limit)
     {
-        var body = new PooledBody(context.Request.ContentLength is > 0 and var length ? (int)length : 16 * 1024);
+        // One byte over the announced length lets the final read see the end without growing the buffer.
+        var body = new PooledBody(context.Request.ContentLength is > 0 and var length ? (int)length + 1 : 16 * 1024);
         context.Response.RegisterForDispose(body);
         if (!await body.FillAsync(context.Request.Body, limit, context.RequestAborted))
         {
