@@ -3,6 +3,7 @@ using Automator.WebApi.ApiKeys;
 using Automator.WebApi.Auditing;
 using Automator.WebApi.Auth;
 using Automator.WebApi.Contacts;
+using Automator.WebApi.Engagement;
 using Automator.WebApi.Http;
 using Automator.WebApi.Identity;
 using Automator.WebApi.Lists;
@@ -91,6 +92,13 @@ public static class WebApiExtensions
         services.TryAddSingleton<TriggerIndex>();
         services.AddSingleton<EventIngest>();
         services.AddSingleton<SingleEventBatcher>();
+
+        var engagement = EngagementOptions.From(builder.Configuration);
+        services.AddSingleton(engagement);
+        services.AddSingleton(new MachineTraffic(engagement.MachineUserAgents ?? MachineTraffic.DefaultFragments));
+        services.AddSingleton<IEngagementRecorder, EngagementRecorder>();
+        services.AddSingleton<EngagementIntake>();
+        services.AddSingleton<Unsubscriber>();
         return builder;
     }
 
@@ -119,6 +127,8 @@ public static class WebApiExtensions
         app.MapEventsApi();
         app.MapWorkflowWebhooks();
         app.MapDeliveryApi();
+        app.MapTrackingRoutes();
+        app.MapUnsubscribeRoutes();
         return app;
     }
 
