@@ -9,7 +9,9 @@ namespace Automator.WebApi.Delivery;
 public sealed record SendItem(
     Guid Id, string SendKey, string Email, string Subject, string? Provider, string? ProviderMessageId, string Status,
     DateTimeOffset? SentAt, DateTimeOffset? DeliveredAt, DateTimeOffset? OpenedAt, DateTimeOffset? ClickedAt, DateTimeOffset? BouncedAt,
-    string? Error, Guid? ContactId, Guid? WorkflowId, string? StepId, string? Variant, int Attempts, DateTimeOffset CreatedAt);
+    string? Error, Guid? ContactId, Guid? WorkflowId, string? StepId, string? Variant, int Attempts, DateTimeOffset CreatedAt,
+    int Opens, int UniqueOpens, int Clicks, int UniqueClicks, int MachineOpens, int MachineClicks, string? BounceType,
+    DateTimeOffset? ComplainedAt, DateTimeOffset? UnsubscribedAt);
 
 public sealed record ListResponse<T>(IReadOnlyList<T> Items, string? NextCursor);
 
@@ -74,7 +76,10 @@ public static class DeliveryEndpoints
         var page = await sendLog.ListAsync(organizationId, new SendQuery(contact, workflow, wanted, take, cursor));
         var items = page.Items.Select(s => new SendItem(
             s.Id, s.SendKey, s.Email, s.Subject, s.Provider, s.ProviderMessageId, s.Status.ToDb(), s.SentAt, s.DeliveredAt, s.OpenedAt,
-            s.ClickedAt, s.BouncedAt, s.Error, s.ContactId, s.WorkflowId, s.StepId, s.Variant, s.Attempts, s.CreatedAt)).ToList();
+            s.ClickedAt, s.BouncedAt, s.Error, s.ContactId, s.WorkflowId, s.StepId, s.Variant, s.Attempts, s.CreatedAt,
+            s.Engagement?.Opens ?? 0, s.OpenedAt is null ? 0 : 1, s.Engagement?.Clicks ?? 0, s.Engagement?.UniqueClicks ?? 0,
+            s.Engagement?.MachineOpens ?? 0, s.Engagement?.MachineClicks ?? 0, s.Engagement?.BounceType, s.Engagement?.ComplainedAt,
+            s.Engagement?.UnsubscribedAt)).ToList();
         return TypedResults.Ok(new ListResponse<SendItem>(items, page.NextCursor));
     }
 

@@ -30,11 +30,21 @@ public sealed record SendRecord
     public DateTimeOffset? BouncedAt { get; init; }
     public DateTimeOffset CreatedAt { get; init; }
 
+    /// <summary>What came back for the send (opens, clicks, bounces, ...), filled by the listing.</summary>
+    public SendEngagement? Engagement { get; init; }
+
     // What rendering needs besides the row, kept so that another silo can render the send again if its silo dies.
     public string? EventJson { get; init; }
     public string? SubjectOverride { get; init; }
     public bool Transactional { get; init; }
 }
+
+/// <summary>
+/// Engagement recorded on a send: human opens and clicks in total (a click counts as an open when the pixel was not
+/// loaded), distinct URLs clicked, scanner and prefetcher traffic apart, and the bounce, complaint and unsubscribe.
+/// </summary>
+public sealed record SendEngagement(
+    int Opens, int Clicks, int UniqueClicks, int MachineOpens, int MachineClicks, string? BounceType, DateTimeOffset? ComplainedAt, DateTimeOffset? UnsubscribedAt);
 
 /// <summary>Identifies a send log row including its partition key.</summary>
 public readonly record struct SendRef(Guid Id, DateTimeOffset CreatedAt);

@@ -346,7 +346,9 @@ public sealed class PostgresSendLog(NpgsqlDataSource dataSource, string? owner =
     {
         var hasCursor = SendCursor.TryDecode(query.Cursor, out var afterTime, out var afterId);
         await using var command = dataSource.CreateCommand($"""
-            SELECT {Columns} FROM email_sends s
+            SELECT {Columns}, s.open_count, s.click_count, s.unique_clicks, s.machine_opens, s.machine_clicks, s.bounce_type,
+                   s.complained_at, s.unsubscribed_at
+            FROM email_sends s
             WHERE s.organization_id = $1
               AND ($2::uuid IS NULL OR s.contact_id = $2)
               AND ($3::uuid IS NULL OR s.workflow_id = $3)
@@ -367,7 +369,12 @@ public sealed class PostgresSendLog(NpgsqlDataSource dataSource, string? owner =
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
         {
-            items.Add(Read(reader));
+            items.Add(Read(reader) with
+            {
+                Engagement = new SendEngagement(
+                    reader.GetInt32(22), reader.GetInt32(23), reader.GetInt32(24), reader.GetInt32(25), reader.GetInt32(26),
+                    Nullable(reader, 27), Time(reader, 28), Time(reader, 29)),
+            });
         }
 
         var more = items.Count > query.Limit;
