@@ -16,6 +16,7 @@ using Automator.WebApi.Workflows;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Npgsql;
 using Automator.WebApi.Delivery;
+using Automator.WebApi.Webhooks;
 using Scalar.AspNetCore;
 
 namespace Automator.WebApi;
@@ -91,6 +92,7 @@ public static class WebApiExtensions
         services.TryAddSingleton<TriggerIndex>();
         services.AddSingleton<EventIngest>();
         services.AddSingleton<SingleEventBatcher>();
+        services.AddProviderWebhooks(builder.Configuration);
         return builder;
     }
 
@@ -119,6 +121,7 @@ public static class WebApiExtensions
         app.MapEventsApi();
         app.MapWorkflowWebhooks();
         app.MapDeliveryApi();
+        app.MapProviderWebhooks();
         return app;
     }
 
