@@ -3,6 +3,7 @@ using Automator.WebApi.ApiKeys;
 using Automator.WebApi.Auditing;
 using Automator.WebApi.Auth;
 using Automator.WebApi.Contacts;
+using Automator.WebApi.Engagement;
 using Automator.WebApi.Http;
 using Automator.WebApi.Identity;
 using Automator.WebApi.Lists;
@@ -92,6 +93,13 @@ public static class WebApiExtensions
         services.TryAddSingleton<TriggerIndex>();
         services.AddSingleton<EventIngest>();
         services.AddSingleton<SingleEventBatcher>();
+
+        var engagement = EngagementOptions.From(builder.Configuration);
+        services.AddSingleton(engagement);
+        services.AddSingleton(new MachineTraffic(engagement.MachineUserAgents ?? MachineTraffic.DefaultFragments));
+        services.AddSingleton<IEngagementRecorder, EngagementRecorder>();
+        services.AddSingleton<EngagementIntake>();
+        services.AddSingleton<Unsubscriber>();
         services.AddProviderWebhooks(builder.Configuration);
         return builder;
     }
@@ -121,6 +129,8 @@ public static class WebApiExtensions
         app.MapEventsApi();
         app.MapWorkflowWebhooks();
         app.MapDeliveryApi();
+        app.MapTrackingRoutes();
+        app.MapUnsubscribeRoutes();
         app.MapProviderWebhooks();
         return app;
     }

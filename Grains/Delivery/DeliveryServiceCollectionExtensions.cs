@@ -5,6 +5,8 @@ using Automator.Delivery.SendLog;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace Automator.Delivery;
@@ -22,6 +24,8 @@ public static class DeliveryServiceCollectionExtensions
         var options = DeliveryOptions.FromConfiguration(configuration);
         services.TryAddSingleton(options);
         services.TryAddSingleton(_ => TrackingTokens.FromConfiguration(configuration));
+        services.AddOptions<PublicLinks>().Configure(o => o.PublicBaseUrl = configuration[PublicLinks.Setting]).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<PublicLinks>>(sp => new PublicLinks.Validator(sp.GetService<IHostEnvironment>()));
         services.TryAddSingleton<EmailRenderer>();
         services.TryAddSingleton<MessageComposer>();
         services.TryAddSingleton<SendPreparation>();

@@ -528,6 +528,10 @@ public sealed class JourneyPlanner
                 return;
             }
 
+            // Engagement recorded from tracking and provider webhooks is counted on its step from the send log, which
+            // also sees sends whose journey has ended; the journey only marks it for its branches.
+            var countedOnStep = Conditions.Lookup(properties, "countedOnStep") is { ValueKind: JsonValueKind.True };
+
             void Mark(string k)
             {
                 if (send.Engagements.Contains(k))
@@ -536,10 +540,13 @@ public sealed class JourneyPlanner
                 }
 
                 send.Engagements.Add(k);
-                Count(k, stepId);
-                if (send.Variant is not null)
+                if (!countedOnStep)
                 {
-                    Count(k, null, $"{stepId}/{send.Variant}");
+                    Count(k, stepId);
+                    if (send.Variant is not null)
+                    {
+                        Count(k, null, $"{stepId}/{send.Variant}");
+                    }
                 }
 
                 Record(k, stepId, send.SendKey);

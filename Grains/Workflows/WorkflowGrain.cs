@@ -220,7 +220,7 @@ public sealed class WorkflowGrain(
             buckets[key] = bucket = new Dictionary<string, long>
             {
                 ["entered"] = 0, ["waiting"] = 0, ["passed"] = 0, ["sent"] = 0, ["delivered"] = 0, ["opened"] = 0,
-                ["clicked"] = 0, ["bounced"] = 0, ["failed"] = 0, ["exited"] = 0, ["goals"] = 0,
+                ["clicked"] = 0, ["bounced"] = 0, ["complained"] = 0, ["unsubscribed"] = 0, ["failed"] = 0, ["exited"] = 0, ["goals"] = 0,
             };
         }
 

@@ -13,7 +13,7 @@ namespace Automator.WebApi.Contacts;
 /// </summary>
 public sealed class ContactStore(NpgsqlDataSource dataSource, ContactFieldCipher cipher, TimeProvider time)
 {
-    private const string Columns = "c.id, c.email, c.first_name, c.last_name, c.time_zone, c.properties, c.status, c.engagement_score, c.created_at, c.updated_at, c.consent_source, c.consent_at";
+    private const string Columns = "c.id, c.email, c.first_name, c.last_name, c.time_zone, c.properties, c.status, engagement_score(c.engagement_raw, c.engagement_at), c.created_at, c.updated_at, c.consent_source, c.consent_at";
 
     public sealed record Upserted(ContactResponse Contact, bool Created);
 
@@ -140,11 +140,13 @@ public sealed class ContactStore(NpgsqlDataSource dataSource, ContactFieldCipher
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using var command = new NpgsqlCommand($"""
             UPDATE contacts c SET status = @status, updated_at = @now,
-                unsubscribed_at = CASE WHEN @status = 'unsubscribed' THEN COALESCE(c.unsubscribed_at, @now) ELSE c.unsubscribed_at END
+                unsubscribed_at = CASE WHEN @status = 'unsubscribed' THEN COALESCE(c.unsubscribed_at, @now) ELSE c.unsubscribed_at END,
+                unsubscribe_source = CASE WHEN @status = 'unsubscribed' AND c.unsubscribed_at IS NULL THEN @source ELSE c.unsubscribe_source END
             WHERE c.id = @id AND c.organization_id = @org
             RETURNING {Columns}
             """, connection, transaction);
         command.Parameters.AddWithValue("status", status);
+        command.Parameters.Add(new NpgsqlParameter<string?>("source", NpgsqlDbType.Text) { TypedValue = source });
         command.Parameters.AddWithValue("now", time.GetUtcNow());
         command.Parameters.AddWithValue("id", id);
         command.Parameters.AddWithValue("org", organizationId);
@@ -235,9 +237,9 @@ public sealed class ContactStore(NpgsqlDataSource dataSource, ContactFieldCipher
             SELECT jsonb_build_object(
               'exportedAt', @now,
               'profile', jsonb_build_object('id', c.id, 'email', c.email, 'firstName', c.first_name, 'lastName', c.last_name,
-                  'timeZone', c.time_zone, 'properties', c.properties, 'status', c.status, 'engagementScore', c.engagement_score,
+                  'timeZone', c.time_zone, 'properties', c.properties, 'status', c.status, 'engagementScore', engagement_score(c.engagement_raw, c.engagement_at),
                   'createdAt', c.created_at, 'updatedAt', c.updated_at),
-              'consent', jsonb_build_object('source', c.consent_source, 'at', c.consent_at, 'unsubscribedAt', c.unsubscribed_at, 'status', c.status),
+              'consent', jsonb_build_object('source', c.consent_source, 'at', c.consent_at, 'unsubscribedAt', c.unsubscribed_at, 'unsubscribeSource', c.unsubscribe_source, 'status', c.status),
               'events', COALESCE((SELECT jsonb_agg(jsonb_build_object('id', e.id, 'name', e.name, 'properties', e.properties,
                   'occurredAt', e.occurred_at, 'receivedAt', e.received_at) ORDER BY e.occurred_at DESC)
                   FROM events e WHERE e.organization_id = @org AND e.contact_id = c.id), '[]'::jsonb),

@@ -4,6 +4,7 @@ using System.Security.Claims;
 using System.Text;
 using System.Text.Json;
 using Automator.WebApi.Auditing;
+using Automator.WebApi.Engagement;
 using Automator.WebApi.Http;
 using Automator.WebApi.Identity;
 using Automator.WebApi.Lists;
@@ -311,16 +312,14 @@ public static class ContactsEndpoints
     }
 
     private static async Task<Results<Ok<ContactResponse>, ProblemHttpResult>> UnsubscribeAsync(
-        Guid id, ClaimsPrincipal caller, ContactStore store, SegmentStore segments, IContactSync sync, AuditLog audit, CancellationToken cancellationToken)
+        Guid id, ClaimsPrincipal caller, Unsubscriber unsubscriber, AuditLog audit, CancellationToken cancellationToken)
     {
-        var organizationId = caller.GetOrganizationId();
-        var contact = await store.SetStatusAsync(organizationId, id, "unsubscribed", "api", cancellationToken);
+        var contact = await unsubscriber.UnsubscribeAsync(caller.GetOrganizationId(), id, Unsubscriber.Api, sendId: null, cancellationToken);
         if (contact is null)
         {
             return ApiResults.NotFound("Contact");
         }
 
-        await AfterWriteAsync(organizationId, [contact], segments, sync, cancellationToken);
         await audit.WriteAsync(caller, "contact.unsubscribed", "contact", [id], cancellationToken: cancellationToken);
         return TypedResults.Ok(contact);
     }

@@ -231,7 +231,7 @@ public static class WorkflowEndpoints
             {
                 if (step?["id"]?.GetValue<string>() is { } stepId && !stats.Steps.ContainsKey(stepId))
                 {
-                    stats.Steps[stepId] = new Dictionary<string, long> { ["entered"] = 0, ["waiting"] = 0, ["passed"] = 0, ["sent"] = 0, ["delivered"] = 0, ["opened"] = 0, ["clicked"] = 0, ["bounced"] = 0, ["failed"] = 0, ["exited"] = 0, ["goals"] = 0 };
+                    stats.Steps[stepId] = new Dictionary<string, long> { ["entered"] = 0, ["waiting"] = 0, ["passed"] = 0, ["sent"] = 0, ["delivered"] = 0, ["opened"] = 0, ["clicked"] = 0, ["bounced"] = 0, ["complained"] = 0, ["unsubscribed"] = 0, ["failed"] = 0, ["exited"] = 0, ["goals"] = 0 };
                 }
             }
         }

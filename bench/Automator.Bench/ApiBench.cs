@@ -230,6 +230,7 @@ public static class ApiBench
             ["Automator:Orleans:SiloPort"] = LocalPostgresServer.FreePort().ToString(CultureInfo.InvariantCulture),
             ["Automator:Orleans:GatewayPort"] = LocalPostgresServer.FreePort().ToString(CultureInfo.InvariantCulture),
             ["Automator:Orleans:ClusterId"] = "bench",
+            ["Automator:PublicBaseUrl"] = "https://mail.bench.test",
             ["Automator:Orleans:ServiceId"] = "bench",
             ["Automator:RateLimits:Enabled"] = "false",
             ["Automator:Outbox:Path"] = Path.Combine(Path.GetTempPath(), "automator-bench-outbox"),

@@ -167,6 +167,7 @@ public static class JourneyBench
             ["Automator:Orleans:SiloPort"] = LocalPostgresServer.FreePort().ToString(CultureInfo.InvariantCulture),
             ["Automator:Orleans:GatewayPort"] = LocalPostgresServer.FreePort().ToString(CultureInfo.InvariantCulture),
             ["Automator:Orleans:ClusterId"] = "bench",
+            ["Automator:PublicBaseUrl"] = "https://mail.bench.test",
             ["Automator:Orleans:ServiceId"] = "bench",
             ["Automator:Encryption:Keys:bench"] = BenchKeys.ContactFields,
             ["Logging:LogLevel:Default"] = "Error",

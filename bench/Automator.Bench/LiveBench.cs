@@ -182,6 +182,7 @@ public static class LiveBench
             ["Automator:Orleans:SiloPort"] = LocalPostgresServer.FreePort().ToString(CultureInfo.InvariantCulture),
             ["Automator:Orleans:GatewayPort"] = LocalPostgresServer.FreePort().ToString(CultureInfo.InvariantCulture),
             ["Automator:Orleans:ClusterId"] = clusterId,
+            ["Automator:PublicBaseUrl"] = "https://mail.bench.test",
             ["Automator:Orleans:ServiceId"] = clusterId,
             ["Automator:Jwt:SigningKey"] = "benchmark-signing-key-0123456789abcdef0123456789abcdef",
         });

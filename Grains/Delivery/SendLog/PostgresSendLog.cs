@@ -320,10 +320,11 @@ public sealed class PostgresSendLog(NpgsqlDataSource dataSource, string? owner =
 
         await using var command = dataSource.CreateCommand("""
             UPDATE email_sends s SET
-                status = u.status,
+                -- A provider webhook can report delivery (or a bounce) before the send's own answer is written here.
+                status = CASE WHEN u.status = 'sent' AND s.status IN ('delivered', 'bounced', 'complained') THEN s.status ELSE u.status END,
                 provider = coalesce(u.provider, s.provider),
                 provider_message_id = coalesce(u.message_id, s.provider_message_id),
-                error = u.error,
+                error = CASE WHEN u.status = 'sent' AND s.status IN ('delivered', 'bounced', 'complained') THEN s.error ELSE u.error END,
                 sent_at = CASE WHEN u.status = 'sent' THEN u.at ELSE s.sent_at END,
                 updated_at = u.at
             FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[])
