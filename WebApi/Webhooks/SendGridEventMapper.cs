@@ -82,7 +82,7 @@ public sealed class SendGridEventMapper(bool trackOpens, bool trackLinks)
             return (null, $"[{index}] must be an event object.");
         }
 
-        string? Text(string name, out string? error)
+        string? Text(string name, out string? error, bool numbers = true)
         {
             error = null;
             if (!item.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
@@ -96,7 +96,7 @@ public sealed class SendGridEventMapper(bool trackOpens, bool trackLinks)
             }
 
             // SendGrid sends some codes (status, sg_event_id of old accounts) as numbers; keep their text.
-            if (value.ValueKind == JsonValueKind.Number)
+            if (numbers && value.ValueKind == JsonValueKind.Number)
             {
                 return value.GetRawText();
             }
@@ -105,7 +105,7 @@ public sealed class SendGridEventMapper(bool trackOpens, bool trackLinks)
             return null;
         }
 
-        var kind = Text("event", out var fieldError);
+        var kind = Text("event", out var fieldError, numbers: false);
         if (fieldError is not null || kind is null)
         {
             return (null, fieldError ?? $"[{index}].event is required.");
@@ -118,8 +118,8 @@ public sealed class SendGridEventMapper(bool trackOpens, bool trackLinks)
         }
 
         var eventId = Text("sg_event_id", out fieldError);
-        var sendIdText = fieldError is null ? Text("send_id", out fieldError) : null;
-        var sendKey = fieldError is null ? Text("send_key", out fieldError) : null;
+        var sendIdText = fieldError is null ? Text("send_id", out fieldError, numbers: false) : null;
+        var sendKey = fieldError is null ? Text("send_key", out fieldError, numbers: false) : null;
         var reason = fieldError is null ? Text("reason", out fieldError) : null;
         var status = fieldError is null ? Text("status", out fieldError) : null;
         var response = fieldError is null ? Text("response", out fieldError) : null;
