@@ -82,88 +82,130 @@ public sealed class SendGridEventMapper(bool trackOpens, bool trackLinks)
             return (null, $"[{index}] must be an event object.");
         }
 
-        string? Text(string name, out string? error, bool numbers = true)
+        // One pass over the event's fields (an event carries a dozen or more; most are not ours).
+        string? kind = null, eventId = null, sendIdText = null, sendKey = null, reason = null, status = null, response = null, type = null, url = null, userAgent = null;
+        double? seconds = null;
+        var machine = false;
+        foreach (var field in item.EnumerateObject())
         {
-            error = null;
-            if (!item.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+            var value = field.Value;
+            switch (field.Name)
             {
-                return null;
-            }
+                case "timestamp":
+                    if (value.ValueKind != JsonValueKind.Number || !value.TryGetDouble(out var number) || number < 0 || number > 253_402_300_799)
+                    {
+                        return (null, $"[{index}].timestamp must be unix seconds.");
+                    }
 
-            if (value.ValueKind == JsonValueKind.String)
-            {
-                return value.GetString();
-            }
+                    seconds = number;
+                    break;
+                case "sg_machine_open":
+                    // Apple Mail Privacy Protection fetches every pixel: SendGrid flags those opens.
+                    machine = value.ValueKind == JsonValueKind.True;
+                    break;
+                case "event" or "send_id" or "send_key" or "sg_event_id" or "reason" or "status" or "response" or "type" or "url" or "useragent":
+                    // SendGrid sends some codes (status, sg_event_id of old accounts) as numbers; keep their text.
+                    var numbers = field.Name is not ("event" or "send_id" or "send_key");
+                    string? text;
+                    if (value.ValueKind == JsonValueKind.String)
+                    {
+                        text = value.GetString();
+                    }
+                    else if (value.ValueKind == JsonValueKind.Null)
+                    {
+                        text = null;
+                    }
+                    else if (numbers && value.ValueKind == JsonValueKind.Number)
+                    {
+                        text = value.GetRawText();
+                    }
+                    else
+                    {
+                        return (null, $"[{index}].{field.Name} must be a string.");
+                    }
 
-            // SendGrid sends some codes (status, sg_event_id of old accounts) as numbers; keep their text.
-            if (numbers && value.ValueKind == JsonValueKind.Number)
-            {
-                return value.GetRawText();
-            }
+                    switch (field.Name)
+                    {
+                        case "event": kind = text; break;
+                        case "send_id": sendIdText = text; break;
+                        case "send_key": sendKey = text; break;
+                        case "sg_event_id": eventId = text; break;
+                        case "reason": reason = text; break;
+                        case "status": status = text; break;
+                        case "response": response = text; break;
+                        case "type": type = text; break;
+                        case "url": url = text; break;
+                        default: userAgent = text; break;
+                    }
 
-            error = $"[{index}].{name} must be a string.";
-            return null;
+                    break;
+            }
         }
 
-        var kind = Text("event", out var fieldError, numbers: false);
-        if (fieldError is not null || kind is null)
+        if (kind is null)
         {
-            return (null, fieldError ?? $"[{index}].event is required.");
+            return (null, $"[{index}].event is required.");
         }
 
-        if (!item.TryGetProperty("timestamp", out var ts) || ts.ValueKind != JsonValueKind.Number || !ts.TryGetDouble(out var seconds)
-            || seconds < 0 || seconds > 253_402_300_799)
+        if (seconds is null)
         {
             return (null, $"[{index}].timestamp must be unix seconds.");
         }
 
-        var eventId = Text("sg_event_id", out fieldError);
-        var sendIdText = fieldError is null ? Text("send_id", out fieldError, numbers: false) : null;
-        var sendKey = fieldError is null ? Text("send_key", out fieldError, numbers: false) : null;
-        var reason = fieldError is null ? Text("reason", out fieldError) : null;
-        var status = fieldError is null ? Text("status", out fieldError) : null;
-        var response = fieldError is null ? Text("response", out fieldError) : null;
-        var type = fieldError is null ? Text("type", out fieldError) : null;
-        var url = fieldError is null ? Text("url", out fieldError) : null;
-        var userAgent = fieldError is null ? Text("useragent", out fieldError) : null;
-        if (fieldError is not null)
+        string? bounceType = null, diagnostic = null;
+        switch (kind)
         {
-            return (null, fieldError);
+            case "processed":
+                kind = EngagementKinds.Processed;
+                break;
+            case "delivered":
+                kind = EngagementKinds.Delivered;
+                break;
+            case "deferred":
+                kind = EngagementKinds.Deferred;
+                diagnostic = response ?? reason;
+                break;
+            case "bounce":
+                kind = EngagementKinds.Bounced;
+                bounceType = type == "blocked" ? BounceTypes.Soft : BounceTypes.Hard;
+                diagnostic = reason ?? status;
+                break;
+            case "dropped":
+                kind = EngagementKinds.Dropped;
+                diagnostic = reason;
+                break;
+            case "spamreport":
+                kind = EngagementKinds.Complained;
+                break;
+            case "unsubscribe" or "group_unsubscribe":
+                kind = EngagementKinds.Unsubscribed;
+                break;
+            case "open":
+                kind = EngagementKinds.Opened;
+                url = null;
+                break;
+            case "click":
+                kind = EngagementKinds.Clicked;
+                machine = false;
+                break;
+            default:
+                return (null, null);
         }
 
-        var signal = new EngagementSignal
+        var tracking = kind is EngagementKinds.Opened or EngagementKinds.Clicked;
+        return (new EngagementSignal
         {
-            Kind = "",
+            Kind = kind,
             Source = Source,
-            At = DateTimeOffset.FromUnixTimeMilliseconds((long)(seconds * 1000)),
+            At = DateTimeOffset.FromUnixTimeMilliseconds((long)(seconds.Value * 1000)),
             ProviderEventId = string.IsNullOrEmpty(eventId) ? null : eventId,
             SendId = Guid.TryParse(sendIdText, out var sendId) ? sendId : null,
             SendKey = string.IsNullOrEmpty(sendKey) ? null : sendKey,
-        };
-
-        return kind switch
-        {
-            "processed" => (signal with { Kind = EngagementKinds.Processed }, null),
-            "delivered" => (signal with { Kind = EngagementKinds.Delivered }, null),
-            "deferred" => (signal with { Kind = EngagementKinds.Deferred, Diagnostic = response ?? reason }, null),
-            "bounce" => (signal with
-            {
-                Kind = EngagementKinds.Bounced,
-                BounceType = type == "blocked" ? BounceTypes.Soft : BounceTypes.Hard,
-                Diagnostic = reason ?? status,
-            }, null),
-            "dropped" => (signal with { Kind = EngagementKinds.Dropped, Diagnostic = reason }, null),
-            "spamreport" => (signal with { Kind = EngagementKinds.Complained }, null),
-            "unsubscribe" or "group_unsubscribe" => (signal with { Kind = EngagementKinds.Unsubscribed }, null),
-            "open" => (signal with
-            {
-                Kind = EngagementKinds.Opened,
-                UserAgent = userAgent,
-                // Apple Mail Privacy Protection fetches every pixel: SendGrid flags those opens.
-                Machine = item.TryGetProperty("sg_machine_open", out var machine) && machine.ValueKind == JsonValueKind.True,
-            }, null),
-            "click" => (signal with { Kind = EngagementKinds.Clicked, Url = url, UserAgent = userAgent }, null),
-            _ => (null, null),
-        };
+            BounceType = bounceType,
+            Diagnostic = diagnostic,
+            Url = kind == EngagementKinds.Clicked ? url : null,
+            UserAgent = tracking ? userAgent : null,
+            Machine = kind == EngagementKinds.Opened && machine,
+        }, null);
     }
 }
