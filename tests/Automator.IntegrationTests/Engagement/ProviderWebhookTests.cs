@@ -72,6 +72,13 @@ public sealed class ProviderWebhookTests
         Assert.Equal(recorded, await EngagementCountAsync(harness, sendId));
         Assert.Equal(delivered.DeliveredAt, (await harness.SendLog.FindByKeyAsync(sent.SendKey))!.DeliveredAt);
 
+        // A batch of thousands of events is larger than the API's default body limit.
+        var large = SendGridBatch(Enumerable.Range(0, 12_000).Select(_ => SendGridEvent("delivered", Guid.NewGuid(), "unknown:send:1")).ToArray());
+        Assert.True(large.Length > 2 * 1024 * 1024);
+        var largeResponse = await PostSendGridAsync(client, large, key);
+        Assert.Equal(HttpStatusCode.OK, largeResponse.StatusCode);
+        Assert.Equal(12_000, (await largeResponse.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("unknownSends").GetInt32());
+
         var malformed = await PostSendGridAsync(client, Encoding.UTF8.GetBytes("{\"event\":\"delivered\"}"), key);
         Assert.Equal(HttpStatusCode.BadRequest, malformed.StatusCode);
         Assert.True((await malformed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").TryGetProperty("body", out _));
