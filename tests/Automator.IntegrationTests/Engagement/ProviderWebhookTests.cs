@@ -129,6 +129,13 @@ public sealed class ProviderWebhookTests
         var (org, template) = await SeedAsync(harness);
         var client = harness.Web.CreateClient();
 
+        // This system has no SendGrid webhook key: its route refuses even a well-signed batch.
+        using (var key = ECDsa.Create(ECCurve.NamedCurves.nistP256))
+        {
+            var unconfigured = await PostSendGridAsync(client, SendGridBatch(SendGridEvent("delivered", Guid.NewGuid(), "k")), key);
+            Assert.Equal(HttpStatusCode.Unauthorized, unconfigured.StatusCode);
+        }
+
         var foreign = Sign(certificates, Notification("{}") with { SigningCertUrl = $"https://localhost.evil.test:{certificates.Port}/cert.pem" });
         Assert.Equal(HttpStatusCode.Unauthorized, (await PostSnsAsync(client, foreign)).StatusCode);
         Assert.Empty(certificates.Requests);
