@@ -17,6 +17,7 @@ using Automator.WebApi.Workflows;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Npgsql;
 using Automator.WebApi.Delivery;
+using Automator.WebApi.Webhooks;
 using Scalar.AspNetCore;
 
 namespace Automator.WebApi;
@@ -99,6 +100,7 @@ public static class WebApiExtensions
         services.AddSingleton<IEngagementRecorder, EngagementRecorder>();
         services.AddSingleton<EngagementIntake>();
         services.AddSingleton<Unsubscriber>();
+        services.AddProviderWebhooks(builder.Configuration);
         return builder;
     }
 
@@ -129,6 +131,7 @@ public static class WebApiExtensions
         app.MapDeliveryApi();
         app.MapTrackingRoutes();
         app.MapUnsubscribeRoutes();
+        app.MapProviderWebhooks();
         return app;
     }
 

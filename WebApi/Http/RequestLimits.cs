@@ -20,10 +20,15 @@ public static class RequestLimits
     public static RouteHandlerBuilder AllowsLargeBody(this RouteHandlerBuilder builder) =>
         builder.WithMetadata(new LargeBodyMetadata());
 
+    /// <summary>Gives a route a body limit of its own (e.g. a provider webhook that reads its raw body itself).</summary>
+    public static RouteHandlerBuilder WithBodyLimit(this RouteHandlerBuilder builder, long bytes) =>
+        builder.WithMetadata(new BodyLimitMetadata(bytes));
+
     public static IApplicationBuilder UseRequestBodyLimits(this IApplicationBuilder app) => app.Use(async (context, next) =>
     {
         var endpoint = context.GetEndpoint();
-        var limit = endpoint?.Metadata.GetMetadata<LargeBodyMetadata>() is null ? DefaultBodyBytes : BatchBodyBytes;
+        var limit = endpoint?.Metadata.GetMetadata<BodyLimitMetadata>()?.Bytes
+            ?? (endpoint?.Metadata.GetMetadata<LargeBodyMetadata>() is null ? DefaultBodyBytes : BatchBodyBytes);
         if (context.Request.ContentLength > limit)
         {
             await ProblemAsync(context, StatusCodes.Status413PayloadTooLarge, "The request body is too large.", "body", $"must be at most {limit} bytes.");
@@ -94,6 +99,8 @@ public static class RequestLimits
     }
 
     private sealed class LargeBodyMetadata;
+
+    private sealed record BodyLimitMetadata(long Bytes);
 
     private enum BodyCheck { Ok, TooLarge, NotUtf8 }
 

@@ -173,19 +173,19 @@ public static class ApiBench
         return bodies;
     }
 
-    private static int Option(string[] args, string name, int fallback)
+    internal static int Option(string[] args, string name, int fallback)
     {
         var index = Array.IndexOf(args, name);
         return index >= 0 && index + 1 < args.Length && int.TryParse(args[index + 1], CultureInfo.InvariantCulture, out var value) ? value : fallback;
     }
 
-    private static HttpClient Client(int port, int connections) => new(new SocketsHttpHandler { MaxConnectionsPerServer = connections, UseCookies = false })
+    internal static HttpClient Client(int port, int connections) => new(new SocketsHttpHandler { MaxConnectionsPerServer = connections, UseCookies = false })
     {
         BaseAddress = new Uri($"http://127.0.0.1:{port}"),
         Timeout = TimeSpan.FromMinutes(2),
     };
 
-    private static async Task<double> TrivialKestrelAsync(TimeSpan duration)
+    internal static async Task<double> TrivialKestrelAsync(TimeSpan duration)
     {
         var port = LocalPostgresServer.FreePort();
         var builder = WebApplication.CreateSlimBuilder();
@@ -314,7 +314,7 @@ public static class ApiBench
         return (total, Percentile(sorted, 0.50), Percentile(sorted, 0.99), total / elapsed);
     }
 
-    private static double Percentile(List<double> sorted, double p) =>
+    internal static double Percentile(List<double> sorted, double p) =>
         sorted.Count == 0 ? 0 : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
 
     private sealed class NoContactSync : IContactSync

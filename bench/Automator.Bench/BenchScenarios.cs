@@ -12,5 +12,6 @@ public static class BenchScenarios
         ["journeys"] = JourneyBench.RunAsync,
         ["delivery"] = DeliveryBench.RunAsync,
         ["contact-cipher"] = CipherBench.RunAsync,
+        ["webhooks"] = WebhookBench.RunAsync,
     };
 }

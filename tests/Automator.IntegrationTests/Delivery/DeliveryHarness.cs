@@ -4,6 +4,7 @@ using Automator.Delivery;
 using Automator.Delivery.SendLog;
 using Automator.IntegrationTests.Infrastructure;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using WireMock.Logging;
@@ -55,7 +56,8 @@ public sealed class DeliveryHarness : IAsyncDisposable
     public ISendLog SendLog => Web.Services.GetRequiredService<ISendLog>();
 
     public static async Task<DeliveryHarness> StartAsync(
-        string primary = "sendgrid", bool withSes = true, bool withSendGrid = true, IDictionary<string, string?>? settings = null, int silos = 1, bool durable = true)
+        string primary = "sendgrid", bool withSes = true, bool withSendGrid = true, IDictionary<string, string?>? settings = null, int silos = 1, bool durable = true,
+        Action<IServiceCollection>? testServices = null)
     {
         var connectionString = durable ? await SharedPostgres.CreateMigratedDatabaseAsync("dlv") : null;
         var harness = new DeliveryHarness(connectionString, WireMockServer.Start(), WireMockServer.Start());
@@ -97,7 +99,7 @@ public sealed class DeliveryHarness : IAsyncDisposable
         {
             var app = new AutomatorApp(connectionString, clusterId, all);
             harness._apps.Add(app);
-            var web = app.WithTestAuthentication();
+            var web = testServices is null ? app.WithTestAuthentication() : app.WithWebHostBuilder(b => b.ConfigureTestServices(testServices));
             _ = web.Server;
             harness.Silos.Add(web);
         }
