@@ -6,6 +6,7 @@ using Automator.WebApi.Contacts;
 using Automator.WebApi.Http;
 using Automator.WebApi.Identity;
 using Automator.WebApi.Lists;
+using Automator.WebApi.Organization;
 using Automator.WebApi.Segments;
 using Automator.WebApi.Templates;
 using Automator.WebApi.Users;
@@ -119,6 +120,7 @@ public static class WebApiExtensions
         app.MapEventsApi();
         app.MapWorkflowWebhooks();
         app.MapDeliveryApi();
+        app.MapOrganizationApi();
         return app;
     }
 

@@ -2,6 +2,7 @@ using Automator.WebApi.Http;
 using Automator.WebApi.Identity;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace Automator.WebApi.Auth;
@@ -21,7 +22,7 @@ public static class AuthEndpoints
 
     private static async Task<Results<Created<SignupResponse>, ValidationProblem, ProblemHttpResult>> SignupAsync(
         SignupRequest request, HttpResponse response, NpgsqlDataSource dataSource, Passwords passwords, RefreshTokens refreshTokens,
-        AccessTokens accessTokens, Auditing.AuditLog audit, TimeProvider time, CancellationToken cancellationToken)
+        AccessTokens accessTokens, Auditing.AuditLog audit, IOptions<OperatorOptions> operators, TimeProvider time, CancellationToken cancellationToken)
     {
         var validator = new Validator();
         var organizationName = validator.Required("organizationName", request.OrganizationName?.Trim());
@@ -63,14 +64,14 @@ public static class AuthEndpoints
         await audit.WriteAsync(organizationId, "user", userId, "organization.created", "organization", [organizationId.ToString(), userId.ToString()], cancellationToken: cancellationToken);
 
         refreshTokens.SetCookie(response, refresh);
-        var (token, expiresIn) = accessTokens.Issue(userId, organizationId, Roles.Owner);
+        var (token, expiresIn) = accessTokens.Issue(userId, organizationId, Roles.Owner, operators.Value.IsOperatorEmail(email));
         return TypedResults.Created("/v1/users/" + userId, new SignupResponse(
             token, expiresIn, new UserResponse(userId, email!, Roles.Owner, "active", organizationId, now), new OrganizationResponse(organizationId, organizationName!)));
     }
 
     private static async Task<Results<Ok<TokenResponse>, ValidationProblem, ProblemHttpResult>> LoginAsync(
         LoginRequest request, HttpResponse response, NpgsqlDataSource dataSource, Passwords passwords, RefreshTokens refreshTokens,
-        AccessTokens accessTokens, Auditing.AuditLog audit, TimeProvider time, CancellationToken cancellationToken)
+        AccessTokens accessTokens, Auditing.AuditLog audit, IOptions<OperatorOptions> operators, TimeProvider time, CancellationToken cancellationToken)
     {
         var validator = new Validator();
         validator.Required("email", request.Email, 254);
@@ -82,8 +83,8 @@ public static class AuthEndpoints
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         Guid userId = default, organizationId = default;
-        string? hash = null, role = null;
-        await using (var find = new NpgsqlCommand("SELECT id, organization_id, password_hash, role FROM users WHERE lower(email) = lower(@email) AND status = 'active'", connection))
+        string? hash = null, role = null, email = null;
+        await using (var find = new NpgsqlCommand("SELECT id, organization_id, password_hash, role, email FROM users WHERE lower(email) = lower(@email) AND status = 'active'", connection))
         {
             find.Parameters.AddWithValue("email", request.Email!.Trim());
             await using var reader = await find.ExecuteReaderAsync(cancellationToken);
@@ -93,6 +94,7 @@ public static class AuthEndpoints
                 organizationId = reader.GetGuid(1);
                 hash = reader.IsDBNull(2) ? null : reader.GetString(2);
                 role = reader.GetString(3);
+                email = reader.GetString(4);
             }
         }
 
@@ -127,12 +129,13 @@ public static class AuthEndpoints
         await audit.WriteAsync(organizationId, "user", userId, "auth.login", "user", [userId.ToString()],
             verdict == PasswordVerificationResult.SuccessRehashNeeded ? new { passwordHashUpgraded = true } : null, cancellationToken);
         refreshTokens.SetCookie(response, refresh);
-        var (token, expiresIn) = accessTokens.Issue(userId, organizationId, role);
+        var (token, expiresIn) = accessTokens.Issue(userId, organizationId, role, operators.Value.IsOperatorEmail(email));
         return TypedResults.Ok(new TokenResponse(token, expiresIn));
     }
 
     private static async Task<Results<Ok<TokenResponse>, ProblemHttpResult>> RefreshAsync(
-        HttpRequest request, HttpResponse response, RefreshTokens refreshTokens, AccessTokens accessTokens, Auditing.AuditLog audit, CancellationToken cancellationToken)
+        HttpRequest request, HttpResponse response, RefreshTokens refreshTokens, AccessTokens accessTokens, Auditing.AuditLog audit,
+        IOptions<OperatorOptions> operators, CancellationToken cancellationToken)
     {
         var presented = request.Cookies[RefreshTokens.CookieName];
         if (string.IsNullOrEmpty(presented) || presented.Length > 100)
@@ -145,7 +148,7 @@ public static class AuthEndpoints
             case RefreshTokens.Rotation.Rotated rotated:
                 await audit.WriteAsync(rotated.OrganizationId, "user", rotated.UserId, "auth.refresh", "refresh_token_family", [rotated.FamilyId.ToString()], cancellationToken: cancellationToken);
                 refreshTokens.SetCookie(response, rotated.Token);
-                var (token, expiresIn) = accessTokens.Issue(rotated.UserId, rotated.OrganizationId, rotated.Role);
+                var (token, expiresIn) = accessTokens.Issue(rotated.UserId, rotated.OrganizationId, rotated.Role, operators.Value.IsOperatorEmail(rotated.Email));
                 return TypedResults.Ok(new TokenResponse(token, expiresIn));
             case RefreshTokens.Rotation.FamilyRevoked revoked:
                 await audit.WriteAsync(revoked.OrganizationId, "user", revoked.UserId, "auth.refresh_reused", "refresh_token_family", [revoked.FamilyId.ToString()], cancellationToken: cancellationToken);
@@ -171,7 +174,7 @@ public static class AuthEndpoints
 
     private static async Task<Results<Ok<TokenResponse>, ValidationProblem, ProblemHttpResult>> AcceptInviteAsync(
         AcceptInviteRequest request, HttpResponse response, NpgsqlDataSource dataSource, Passwords passwords, RefreshTokens refreshTokens,
-        AccessTokens accessTokens, Auditing.AuditLog audit, TimeProvider time, CancellationToken cancellationToken)
+        AccessTokens accessTokens, Auditing.AuditLog audit, IOptions<OperatorOptions> operators, TimeProvider time, CancellationToken cancellationToken)
     {
         var validator = new Validator();
         validator.Required("token", request.Token, 100);
@@ -186,13 +189,13 @@ public static class AuthEndpoints
         await using var accept = new NpgsqlCommand("""
             UPDATE users SET password_hash = @hash, status = 'active', invite_token_hash = NULL, invite_expires_at = NULL, updated_at = @now
             WHERE invite_token_hash = @token AND invite_expires_at > @now AND status = 'invited'
-            RETURNING id, organization_id, role
+            RETURNING id, organization_id, role, email
             """, connection);
         accept.Parameters.AddWithValue("hash", passwords.Hash(request.Password!));
         accept.Parameters.AddWithValue("now", now);
         accept.Parameters.AddWithValue("token", RefreshTokens.Hash(request.Token!));
         Guid userId, organizationId;
-        string role;
+        string role, email;
         await using (var reader = await accept.ExecuteReaderAsync(cancellationToken))
         {
             if (!await reader.ReadAsync(cancellationToken))
@@ -200,13 +203,13 @@ public static class AuthEndpoints
                 return ApiResults.Unauthorized("The invitation is unknown, used or expired.");
             }
 
-            (userId, organizationId, role) = (reader.GetGuid(0), reader.GetGuid(1), reader.GetString(2));
+            (userId, organizationId, role, email) = (reader.GetGuid(0), reader.GetGuid(1), reader.GetString(2), reader.GetString(3));
         }
 
         var refresh = await refreshTokens.IssueAsync(connection, null, userId, cancellationToken: cancellationToken);
         await audit.WriteAsync(organizationId, "user", userId, "user.invite_accepted", "user", [userId.ToString()], cancellationToken: cancellationToken);
         refreshTokens.SetCookie(response, refresh);
-        var (token, expiresIn) = accessTokens.Issue(userId, organizationId, role);
+        var (token, expiresIn) = accessTokens.Issue(userId, organizationId, role, operators.Value.IsOperatorEmail(email));
         return TypedResults.Ok(new TokenResponse(token, expiresIn));
     }
 

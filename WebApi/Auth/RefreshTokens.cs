@@ -20,7 +20,7 @@ public sealed class RefreshTokens(NpgsqlDataSource dataSource, IOptions<JwtOptio
     public abstract record Rotation
     {
         /// <summary>A new token of the same family was issued.</summary>
-        public sealed record Rotated(Guid UserId, Guid OrganizationId, string Role, string Token, Guid FamilyId) : Rotation;
+        public sealed record Rotated(Guid UserId, Guid OrganizationId, string Role, string Token, Guid FamilyId, string Email) : Rotation;
 
         /// <summary>The token had already been used or revoked (or its user is no longer active): its whole family is revoked.</summary>
         public sealed record FamilyRevoked(Guid UserId, Guid OrganizationId, Guid FamilyId) : Rotation;
@@ -57,14 +57,14 @@ public sealed class RefreshTokens(NpgsqlDataSource dataSource, IOptions<JwtOptio
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var now = time.GetUtcNow();
         await using var find = new NpgsqlCommand("""
-            SELECT t.id, t.family_id, t.expires_at, t.used_at, t.revoked_at, u.id, u.organization_id, u.role, u.status
+            SELECT t.id, t.family_id, t.expires_at, t.used_at, t.revoked_at, u.id, u.organization_id, u.role, u.status, u.email
             FROM refresh_tokens t JOIN users u ON u.id = t.user_id
             WHERE t.token_hash = @hash
             FOR UPDATE OF t
             """, connection, transaction);
         find.Parameters.AddWithValue("hash", Hash(presented));
         Guid id, family, userId, organizationId;
-        string role, status;
+        string role, status, email;
         bool spent, expired;
         await using (var reader = await find.ExecuteReaderAsync(cancellationToken))
         {
@@ -81,6 +81,7 @@ public sealed class RefreshTokens(NpgsqlDataSource dataSource, IOptions<JwtOptio
             organizationId = reader.GetGuid(6);
             role = reader.GetString(7);
             status = reader.GetString(8);
+            email = reader.GetString(9);
         }
 
         if (spent || status != "active")
@@ -102,7 +103,7 @@ public sealed class RefreshTokens(NpgsqlDataSource dataSource, IOptions<JwtOptio
         use.Parameters.AddWithValue("id", id);
         await use.ExecuteNonQueryAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return new Rotation.Rotated(userId, organizationId, role, next, family);
+        return new Rotation.Rotated(userId, organizationId, role, next, family, email);
     }
 
     /// <summary>Revokes the family of the presented token (logout); null for an unknown token.</summary>
