@@ -6,7 +6,9 @@ using Automator.Delivery;
 using Automator.IntegrationTests.Delivery;
 using Automator.IntegrationTests.Infrastructure;
 using Automator.WebApi.Identity;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace Automator.IntegrationTests.Security;
 
@@ -184,5 +186,41 @@ public sealed class AttackBatteryIdentityTests
         var sendGridRequests = DeliveryHarness.Requests(harness.SendGrid, DeliveryHarness.SendGridPath);
         Assert.Equal(1, sendGridRequests.Count(r => r.RequestMessage.Body?.Contains("held@example.com", StringComparison.Ordinal) == true));
         await AssertStillServesAsync(harness);
+    }
+
+    // Finding 4: outside Development any signed-in tenant user could open the Orleans dashboard (every organization's
+    // grains, reminders and grain state) and stream the silo's log from its trace page.
+    [Fact]
+    public async Task Outside_development_the_orleans_dashboard_is_for_operators_only_and_its_trace_is_off()
+    {
+        var connectionString = await SharedPostgres.CreateMigratedDatabaseAsync("sec");
+        await using var app = new AutomatorApp(connectionString, "sec-" + Guid.NewGuid().ToString("N")[..6], OperatorSettings($"op-{Guid.NewGuid():N}@example.test"));
+        await using var production = app.WithWebHostBuilder(b => b.UseEnvironment(Environments.Production));
+        var (token, _) = production.Services.GetRequiredService<AccessTokens>().Issue(Guid.NewGuid(), Guid.NewGuid(), Roles.Owner);
+        using var tenant = production.CreateClient();
+        tenant.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var anonymous = production.CreateClient();
+        using var operatorClient = production.CreateClient();
+        operatorClient.DefaultRequestHeaders.Add(OperatorKeyAuthenticationHandler.HeaderName, OperatorKey);
+
+        var tenantPage = await tenant.GetAsync("/orleans/");
+        var tenantReminders = await tenant.GetAsync("/orleans/Reminders");
+        var tenantTrace = await tenant.GetAsync("/orleans/Trace", HttpCompletionOption.ResponseHeadersRead);
+        var anonymousPage = await anonymous.GetAsync("/orleans/");
+        var operatorPage = await operatorClient.GetAsync("/orleans/");
+        var operatorStats = await operatorClient.GetAsync("/orleans/ClusterStats");
+        using var traceTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var operatorTrace = await operatorClient.GetAsync("/orleans/Trace", HttpCompletionOption.ResponseHeadersRead, traceTimeout.Token);
+        var traceBody = await operatorTrace.Content.ReadAsStringAsync(traceTimeout.Token);
+
+        Assert.Equal(HttpStatusCode.Forbidden, tenantPage.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, tenantReminders.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, tenantTrace.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymousPage.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, operatorPage.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, operatorStats.StatusCode);
+        Assert.True(operatorTrace.StatusCode != HttpStatusCode.OK || traceBody.Contains("disabled", StringComparison.OrdinalIgnoreCase),
+            $"trace answered {(int)operatorTrace.StatusCode}: {traceBody}");
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/health/live")).StatusCode);
     }
 }
