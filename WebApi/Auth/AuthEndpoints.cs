@@ -84,7 +84,12 @@ public static class AuthEndpoints
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         Guid userId = default, organizationId = default;
         string? hash = null, role = null, email = null;
-        await using (var find = new NpgsqlCommand("SELECT id, organization_id, password_hash, role, email FROM users WHERE lower(email) = lower(@email) AND status = 'active'", connection))
+        Guid? stamp = null;
+        await using (var find = new NpgsqlCommand("""
+            SELECT u.id, u.organization_id, u.password_hash, u.role, u.email, r.stamp
+            FROM users u LEFT JOIN user_session_revocations r ON r.user_id = u.id
+            WHERE lower(u.email) = lower(@email) AND u.status = 'active'
+            """, connection))
         {
             find.Parameters.AddWithValue("email", request.Email!.Trim());
             await using var reader = await find.ExecuteReaderAsync(cancellationToken);
@@ -95,6 +100,7 @@ public static class AuthEndpoints
                 hash = reader.IsDBNull(2) ? null : reader.GetString(2);
                 role = reader.GetString(3);
                 email = reader.GetString(4);
+                stamp = reader.IsDBNull(5) ? null : reader.GetGuid(5);
             }
         }
 
@@ -129,7 +135,7 @@ public static class AuthEndpoints
         await audit.WriteAsync(organizationId, "user", userId, "auth.login", "user", [userId.ToString()],
             verdict == PasswordVerificationResult.SuccessRehashNeeded ? new { passwordHashUpgraded = true } : null, cancellationToken);
         refreshTokens.SetCookie(response, refresh);
-        var (token, expiresIn) = accessTokens.Issue(userId, organizationId, role, operators.Value.IsOperatorEmail(email));
+        var (token, expiresIn) = accessTokens.Issue(userId, organizationId, role, operators.Value.IsOperatorEmail(email), stamp);
         return TypedResults.Ok(new TokenResponse(token, expiresIn));
     }
 
@@ -147,11 +153,15 @@ public static class AuthEndpoints
         {
             case RefreshTokens.Rotation.Rotated rotated:
                 await audit.WriteAsync(rotated.OrganizationId, "user", rotated.UserId, "auth.refresh", "refresh_token_family", [rotated.FamilyId.ToString()], cancellationToken: cancellationToken);
-                refreshTokens.SetCookie(response, rotated.Token);
-                var (token, expiresIn) = accessTokens.Issue(rotated.UserId, rotated.OrganizationId, rotated.Role, operators.Value.IsOperatorEmail(rotated.Email));
+                refreshTokens.SetCookie(response, rotated.Token, rotated.ExpiresAt);
+                var (token, expiresIn) = accessTokens.Issue(
+                    rotated.UserId, rotated.OrganizationId, rotated.Role, operators.Value.IsOperatorEmail(rotated.Email), rotated.SessionStamp);
                 return TypedResults.Ok(new TokenResponse(token, expiresIn));
             case RefreshTokens.Rotation.FamilyRevoked revoked:
                 await audit.WriteAsync(revoked.OrganizationId, "user", revoked.UserId, "auth.refresh_reused", "refresh_token_family", [revoked.FamilyId.ToString()], cancellationToken: cancellationToken);
+                break;
+            case RefreshTokens.Rotation.SessionEnded ended:
+                await audit.WriteAsync(ended.OrganizationId, "user", ended.UserId, "auth.session_ended", "refresh_token_family", [ended.FamilyId.ToString()], cancellationToken: cancellationToken);
                 break;
         }
 
@@ -189,13 +199,14 @@ public static class AuthEndpoints
         await using var accept = new NpgsqlCommand("""
             UPDATE users SET password_hash = @hash, status = 'active', invite_token_hash = NULL, invite_expires_at = NULL, updated_at = @now
             WHERE invite_token_hash = @token AND invite_expires_at > @now AND status = 'invited'
-            RETURNING id, organization_id, role, email
+            RETURNING id, organization_id, role, email, (SELECT r.stamp FROM user_session_revocations r WHERE r.user_id = users.id)
             """, connection);
         accept.Parameters.AddWithValue("hash", passwords.Hash(request.Password!));
         accept.Parameters.AddWithValue("now", now);
         accept.Parameters.AddWithValue("token", RefreshTokens.Hash(request.Token!));
         Guid userId, organizationId;
         string role, email;
+        Guid? stamp;
         await using (var reader = await accept.ExecuteReaderAsync(cancellationToken))
         {
             if (!await reader.ReadAsync(cancellationToken))
@@ -204,12 +215,13 @@ public static class AuthEndpoints
             }
 
             (userId, organizationId, role, email) = (reader.GetGuid(0), reader.GetGuid(1), reader.GetString(2), reader.GetString(3));
+            stamp = reader.IsDBNull(4) ? null : reader.GetGuid(4);
         }
 
         var refresh = await refreshTokens.IssueAsync(connection, null, userId, cancellationToken: cancellationToken);
         await audit.WriteAsync(organizationId, "user", userId, "user.invite_accepted", "user", [userId.ToString()], cancellationToken: cancellationToken);
         refreshTokens.SetCookie(response, refresh);
-        var (token, expiresIn) = accessTokens.Issue(userId, organizationId, role, operators.Value.IsOperatorEmail(email));
+        var (token, expiresIn) = accessTokens.Issue(userId, organizationId, role, operators.Value.IsOperatorEmail(email), stamp);
         return TypedResults.Ok(new TokenResponse(token, expiresIn));
     }
 

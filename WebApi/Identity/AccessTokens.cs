@@ -22,7 +22,8 @@ public sealed class AccessTokens(IOptions<JwtOptions> options, TimeProvider time
         return new SymmetricSecurityKey(bytes);
     }
 
-    public (string Token, int ExpiresIn) Issue(Guid userId, Guid organizationId, string role, bool isOperator = false)
+    /// <param name="sessionStamp">The user's current session stamp (<see cref="SessionStamps"/>), when they have one.</param>
+    public (string Token, int ExpiresIn) Issue(Guid userId, Guid organizationId, string role, bool isOperator = false, Guid? sessionStamp = null)
     {
         var claims = new List<Claim>
         {
@@ -34,6 +35,11 @@ public sealed class AccessTokens(IOptions<JwtOptions> options, TimeProvider time
         if (isOperator)
         {
             claims.Add(new Claim(AutomatorClaims.Operator, "true"));
+        }
+
+        if (sessionStamp is { } stamp)
+        {
+            claims.Add(new Claim(AutomatorClaims.SessionStamp, stamp.ToString()));
         }
 
         var jwt = options.Value;

@@ -15,6 +15,9 @@ public static class AutomatorClaims
 
     /// <summary>"true" for a platform operator (see <see cref="OperatorOptions"/>).</summary>
     public const string Operator = "operator";
+
+    /// <summary>The user's session stamp when the token was issued; a newer stamp (sessions revoked) refuses the token.</summary>
+    public const string SessionStamp = "sstamp";
 }
 
 /// <summary>

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.IdentityModel.Tokens;
+using Npgsql;
 
 namespace Automator.WebApi.Identity;
 
@@ -22,6 +23,8 @@ public static class IdentityExtensions
         var jwt = configuration.GetSection(JwtOptions.Section).Get<JwtOptions>() ?? new JwtOptions();
         services.Configure<OperatorOptions>(configuration.GetSection(OperatorOptions.Section));
         services.AddSingleton<AccessTokens>();
+        services.AddSingleton(sp => new SessionStamps(
+            string.IsNullOrWhiteSpace(configuration.GetConnectionString("Postgres")) ? null : sp.GetService<NpgsqlDataSource>()));
         services.AddAuthentication(Scheme)
             .AddPolicyScheme(Scheme, "Bearer token, API key or operator key", o => o.ForwardDefaultSelector = context =>
                 context.Request.Headers.ContainsKey(OperatorKeyAuthenticationHandler.HeaderName) ? OperatorKeyAuthenticationHandler.SchemeName
@@ -53,6 +56,16 @@ public static class IdentityExtensions
                         }
 
                         return Task.CompletedTask;
+                    },
+                    OnTokenValidated = async context =>
+                    {
+                        // A disabled or removed user's tokens stop working at once, not when they expire.
+                        var stamps = context.HttpContext.RequestServices.GetRequiredService<SessionStamps>();
+                        if (stamps.Enabled && context.Principal is { } principal
+                            && !await stamps.IsCurrentAsync(principal, context.HttpContext.RequestAborted))
+                        {
+                            context.Fail("The session was revoked.");
+                        }
                     },
                 };
             });

@@ -3,6 +3,8 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Automator.Delivery;
+using Automator.IntegrationTests.Api;
+using Automator.WebApi.Auth;
 using Automator.IntegrationTests.Delivery;
 using Automator.IntegrationTests.Infrastructure;
 using Automator.WebApi.Identity;
@@ -16,7 +18,8 @@ namespace Automator.IntegrationTests.Security;
 /// Identity and platform-control exploits attempted as a tenant: each is refused, the process keeps serving, and nothing
 /// changes for another tenant.
 /// </summary>
-public sealed class AttackBatteryIdentityTests
+[Collection(ApiCollection.Name)]
+public sealed class AttackBatteryIdentityTests(ApiFixture fixture)
 {
     private const string OperatorKey = "operator-key-0123456789-attack-battery";
     private const string Password = "correct horse battery staple";
@@ -222,5 +225,144 @@ public sealed class AttackBatteryIdentityTests
         Assert.True(operatorTrace.StatusCode != HttpStatusCode.OK || traceBody.Contains("disabled", StringComparison.OrdinalIgnoreCase),
             $"trace answered {(int)operatorTrace.StatusCode}: {traceBody}");
         Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/health/live")).StatusCode);
+    }
+
+    // Finding 8: users could not be offboarded; refresh rotation extended a session forever.
+    private sealed record Member(Guid Id, string Email, string AccessToken, string RefreshCookie);
+
+    private static string RefreshCookie(HttpResponseMessage response)
+    {
+        var header = response.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith(RefreshTokens.CookieName + "=", StringComparison.Ordinal));
+        return header.Split(';')[0][(RefreshTokens.CookieName.Length + 1)..];
+    }
+
+    private async Task<HttpResponseMessage> RefreshAsync(string cookie)
+    {
+        using var client = fixture.Anonymous();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/auth/refresh");
+        request.Headers.Add("Cookie", $"{RefreshTokens.CookieName}={cookie}");
+        return await client.SendAsync(request);
+    }
+
+    private async Task<HttpResponseMessage> LoginAsync(string email)
+    {
+        using var anonymous = fixture.Anonymous();
+        return await anonymous.PostAsJsonAsync("/v1/auth/login", new { email, password = Password });
+    }
+
+    /// <summary>Invites a user into the owner's organization and has them accept (one session) and sign in again (another).</summary>
+    private async Task<(Member Member, string SecondCookie)> InviteAndSignInAsync(ApiTenant owner, string role)
+    {
+        using var client = owner.Client();
+        var email = $"member-{Guid.NewGuid():N}@example.test";
+        var invited = await HttpAssert.JsonAsync(await client.PostAsJsonAsync("/v1/users", new { email, role }), HttpStatusCode.Created);
+        using var anonymous = fixture.Anonymous();
+        var accepted = await anonymous.PostAsJsonAsync("/v1/auth/accept-invite", new { token = invited.GetProperty("inviteToken").GetString(), password = Password });
+        var body = await HttpAssert.JsonAsync(accepted, HttpStatusCode.OK);
+        var login = await LoginAsync(email);
+        await HttpAssert.JsonAsync(login, HttpStatusCode.OK);
+        return (new Member(invited.GetProperty("id").GetGuid(), email, body.GetProperty("accessToken").GetString()!, RefreshCookie(accepted)), RefreshCookie(login));
+    }
+
+    [Fact]
+    public async Task A_disabled_user_is_refused_at_once_loses_every_session_and_can_be_restored()
+    {
+        var owner = await fixture.CreateTenantAsync();
+        var bystander = await fixture.CreateTenantAsync();
+        var (member, secondCookie) = await InviteAndSignInAsync(owner, Roles.Marketer);
+        using var memberClient = fixture.WithBearer(member.AccessToken);
+        using var ownerClient = owner.Client();
+        using var bystanderClient = bystander.Client();
+        Assert.Equal(HttpStatusCode.OK, (await memberClient.GetAsync("/v1/contacts")).StatusCode);
+
+        var byOtherTenant = await bystanderClient.PatchAsJsonAsync($"/v1/users/{member.Id}", new { disabled = true });
+        var disabled = await ownerClient.PatchAsJsonAsync($"/v1/users/{member.Id}", new { disabled = true });
+        var afterDisable = await memberClient.GetAsync("/v1/contacts");
+        var firstRefresh = await RefreshAsync(member.RefreshCookie);
+        var secondRefresh = await RefreshAsync(secondCookie);
+        var login = await LoginAsync(member.Email);
+        var disableSelf = await ownerClient.PatchAsJsonAsync($"/v1/users/{owner.UserId}", new { disabled = true });
+
+        await HttpAssert.ProblemAsync(byOtherTenant, HttpStatusCode.NotFound);
+        Assert.Equal("disabled", (await HttpAssert.JsonAsync(disabled, HttpStatusCode.OK)).GetProperty("status").GetString());
+        await HttpAssert.ProblemAsync(afterDisable, HttpStatusCode.Unauthorized);
+        await HttpAssert.ProblemAsync(firstRefresh, HttpStatusCode.Unauthorized);
+        await HttpAssert.ProblemAsync(secondRefresh, HttpStatusCode.Unauthorized);
+        await HttpAssert.ProblemAsync(login, HttpStatusCode.Unauthorized);
+        await HttpAssert.ProblemAsync(disableSelf, HttpStatusCode.Conflict, "disabled");
+        Assert.Equal(HttpStatusCode.OK, (await bystanderClient.GetAsync("/v1/contacts")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await ownerClient.GetAsync("/v1/contacts")).StatusCode);
+
+        var restored = await ownerClient.PatchAsJsonAsync($"/v1/users/{member.Id}", new { disabled = false });
+        Assert.Equal("active", (await HttpAssert.JsonAsync(restored, HttpStatusCode.OK)).GetProperty("status").GetString());
+        var again = await HttpAssert.JsonAsync(await LoginAsync(member.Email), HttpStatusCode.OK);
+        using var againClient = fixture.WithBearer(again.GetProperty("accessToken").GetString()!);
+        Assert.Equal(HttpStatusCode.OK, (await againClient.GetAsync("/v1/contacts")).StatusCode);
+        await HttpAssert.ProblemAsync(await memberClient.GetAsync("/v1/contacts"), HttpStatusCode.Unauthorized);
+        Assert.Equal(1, await fixture.ScalarAsync("SELECT count(*) FROM audit_log WHERE organization_id = @org AND action = 'user.disabled'", ("org", owner.OrganizationId)));
+    }
+
+    [Fact]
+    public async Task A_removed_user_is_refused_at_once_and_nobody_removes_themselves_or_an_owner_without_being_one()
+    {
+        var owner = await fixture.CreateTenantAsync();
+        var bystander = await fixture.CreateTenantAsync();
+        var (member, _) = await InviteAndSignInAsync(owner, Roles.Admin);
+        var (other, _) = await InviteAndSignInAsync(owner, Roles.Viewer);
+        using var memberClient = fixture.WithBearer(member.AccessToken);
+        using var ownerClient = owner.Client();
+        using var bystanderClient = bystander.Client();
+
+        var byOtherTenant = await bystanderClient.DeleteAsync($"/v1/users/{other.Id}");
+        var adminRemovesOwner = await memberClient.DeleteAsync($"/v1/users/{owner.UserId}");
+        var adminDisablesOwner = await memberClient.PatchAsJsonAsync($"/v1/users/{owner.UserId}", new { disabled = true });
+        var removeSelf = await ownerClient.DeleteAsync($"/v1/users/{owner.UserId}");
+        var removed = await ownerClient.DeleteAsync($"/v1/users/{member.Id}");
+        var afterRemoval = await memberClient.GetAsync("/v1/users");
+        var refresh = await RefreshAsync(member.RefreshCookie);
+        var login = await LoginAsync(member.Email);
+        var lookup = await ownerClient.GetAsync($"/v1/users/{member.Id}");
+
+        await HttpAssert.ProblemAsync(byOtherTenant, HttpStatusCode.NotFound);
+        await HttpAssert.ProblemAsync(adminRemovesOwner, HttpStatusCode.Forbidden);
+        await HttpAssert.ProblemAsync(adminDisablesOwner, HttpStatusCode.Forbidden);
+        await HttpAssert.ProblemAsync(removeSelf, HttpStatusCode.Conflict, "id");
+        Assert.Equal(HttpStatusCode.NoContent, removed.StatusCode);
+        await HttpAssert.ProblemAsync(afterRemoval, HttpStatusCode.Unauthorized);
+        await HttpAssert.ProblemAsync(refresh, HttpStatusCode.Unauthorized);
+        await HttpAssert.ProblemAsync(login, HttpStatusCode.Unauthorized);
+        await HttpAssert.ProblemAsync(lookup, HttpStatusCode.NotFound);
+        using var otherClient = fixture.WithBearer(other.AccessToken);
+        Assert.Equal(HttpStatusCode.OK, (await otherClient.GetAsync("/v1/contacts")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await bystanderClient.GetAsync("/v1/users")).StatusCode);
+        Assert.Equal(1, await fixture.ScalarAsync("SELECT count(*) FROM audit_log WHERE organization_id = @org AND action = 'user.removed'", ("org", owner.OrganizationId)));
+    }
+
+    [Fact]
+    public async Task A_session_ends_at_its_absolute_lifetime_however_often_it_rotated()
+    {
+        using var anonymous = fixture.Anonymous();
+        var email = $"session-{Guid.NewGuid():N}@example.test";
+        var signup = await anonymous.PostAsJsonAsync("/v1/auth/signup", new { organizationName = "Long session", email, password = Password });
+        var userId = (await HttpAssert.JsonAsync(signup, HttpStatusCode.Created)).GetProperty("user").GetProperty("id").GetGuid();
+        var cookie = RefreshCookie(signup);
+        for (var i = 0; i < 3; i++)
+        {
+            var rotated = await RefreshAsync(cookie);
+            await HttpAssert.JsonAsync(rotated, HttpStatusCode.OK);
+            cookie = RefreshCookie(rotated);
+        }
+
+        Assert.True(await fixture.ScalarAsync(
+            "SELECT count(*) FROM refresh_tokens WHERE user_id = @user AND expires_at > (SELECT min(issued_at) FROM refresh_tokens WHERE user_id = @user) + interval '30 days'",
+            ("user", userId)) == 0, "a rotated token outlives the session's absolute lifetime");
+
+        // The session started 31 days ago and was kept alive by rotation: its current token is unexpired and unused.
+        await fixture.ExecuteAsync("UPDATE refresh_tokens SET issued_at = issued_at - interval '31 days' WHERE user_id = @user", ("user", userId));
+        var late = await RefreshAsync(cookie);
+
+        await HttpAssert.ProblemAsync(late, HttpStatusCode.Unauthorized);
+        await HttpAssert.ProblemAsync(await RefreshAsync(cookie), HttpStatusCode.Unauthorized);
+        await HttpAssert.JsonAsync(await LoginAsync(email), HttpStatusCode.OK);
     }
 }
