@@ -67,6 +67,9 @@ public static class WebApiExtensions
 
         services.AddSingleton<Passwords>();
         services.AddSingleton<RefreshTokens>();
+        services.AddSingleton<EmailOwnership>();
+        services.AddSingleton<AccountMail>();
+        services.AddHostedService(sp => sp.GetRequiredService<AccountMail>());
         services.AddSingleton<AuditLog>();
         services.AddSingleton<ContactStore>();
         services.AddSingleton<ListStore>();

@@ -20,7 +20,7 @@ public sealed class RefreshTokens(NpgsqlDataSource dataSource, IOptions<JwtOptio
     public abstract record Rotation
     {
         /// <summary>A new token of the same family was issued.</summary>
-        public sealed record Rotated(Guid UserId, Guid OrganizationId, string Role, string Token, Guid FamilyId, string Email, Guid? SessionStamp, DateTimeOffset ExpiresAt) : Rotation;
+        public sealed record Rotated(Guid UserId, Guid OrganizationId, string Role, string Token, Guid FamilyId, string Email, Guid? SessionStamp, DateTimeOffset ExpiresAt, bool EmailVerified) : Rotation;
 
         /// <summary>The token had already been used or revoked (or its user is no longer active): its whole family is revoked.</summary>
         public sealed record FamilyRevoked(Guid UserId, Guid OrganizationId, Guid FamilyId) : Rotation;
@@ -65,7 +65,7 @@ public sealed class RefreshTokens(NpgsqlDataSource dataSource, IOptions<JwtOptio
         await using var find = new NpgsqlCommand("""
             SELECT t.id, t.family_id, t.expires_at, t.used_at, t.revoked_at, u.id, u.organization_id, u.role, u.status, u.email,
                    (SELECT min(f.issued_at) FROM refresh_tokens f WHERE f.family_id = t.family_id),
-                   (SELECT r.stamp FROM user_session_revocations r WHERE r.user_id = u.id)
+                   (SELECT r.stamp FROM user_session_revocations r WHERE r.user_id = u.id), u.email_verified_at IS NOT NULL
             FROM refresh_tokens t JOIN users u ON u.id = t.user_id
             WHERE t.token_hash = @hash
             FOR UPDATE OF t
@@ -76,6 +76,7 @@ public sealed class RefreshTokens(NpgsqlDataSource dataSource, IOptions<JwtOptio
         bool spent, expired;
         DateTimeOffset sessionEnds;
         Guid? stamp;
+        bool verified;
         await using (var reader = await find.ExecuteReaderAsync(cancellationToken))
         {
             if (!await reader.ReadAsync(cancellationToken))
@@ -94,6 +95,7 @@ public sealed class RefreshTokens(NpgsqlDataSource dataSource, IOptions<JwtOptio
             email = reader.GetString(9);
             sessionEnds = reader.GetFieldValue<DateTimeOffset>(10) + jwt.Value.SessionLifetime;
             stamp = reader.IsDBNull(11) ? null : reader.GetGuid(11);
+            verified = reader.GetBoolean(12);
         }
 
         if (spent || status != "active")
@@ -123,7 +125,7 @@ public sealed class RefreshTokens(NpgsqlDataSource dataSource, IOptions<JwtOptio
         use.Parameters.AddWithValue("id", id);
         await use.ExecuteNonQueryAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return new Rotation.Rotated(userId, organizationId, role, next, family, email, stamp, ExpiresAt(now, sessionEnds));
+        return new Rotation.Rotated(userId, organizationId, role, next, family, email, stamp, ExpiresAt(now, sessionEnds), verified);
     }
 
     /// <summary>Revokes the family of the presented token (logout); null for an unknown token.</summary>

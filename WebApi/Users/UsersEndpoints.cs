@@ -32,7 +32,8 @@ public static class UsersEndpoints
     }
 
     private static async Task<Results<Created<InvitedUserResponse>, ValidationProblem, ProblemHttpResult>> InviteAsync(
-        InviteUserRequest request, ClaimsPrincipal caller, NpgsqlDataSource dataSource, AuditLog audit, TimeProvider time, CancellationToken cancellationToken)
+        InviteUserRequest request, ClaimsPrincipal caller, NpgsqlDataSource dataSource, EmailOwnership ownership, AuditLog audit, TimeProvider time,
+        CancellationToken cancellationToken)
     {
         var validator = new Validator();
         var email = validator.Email("email", request.Email);
@@ -51,11 +52,13 @@ public static class UsersEndpoints
         var organizationId = caller.GetOrganizationId();
         var token = RefreshTokens.NewToken();
         var now = time.GetUtcNow();
-        await using var insert = dataSource.CreateCommand("""
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await ownership.ReleaseStaleAsync(connection, null, email!, cancellationToken);
+        await using var insert = new NpgsqlCommand("""
             INSERT INTO users (id, organization_id, email, role, status, invite_token_hash, invite_expires_at, created_at, updated_at)
             VALUES (@id, @org, @email, @role, 'invited', @token, @expires, @now, @now)
             ON CONFLICT DO NOTHING
-            """);
+            """, connection);
         insert.Parameters.AddWithValue("id", id);
         insert.Parameters.AddWithValue("org", organizationId);
         insert.Parameters.AddWithValue("email", email!);
@@ -81,7 +84,7 @@ public static class UsersEndpoints
         }
 
         await using var command = dataSource.CreateCommand("""
-            SELECT id, email, role, status, organization_id, created_at FROM users
+            SELECT id, email, role, status, organization_id, created_at, email_verified_at IS NOT NULL FROM users
             WHERE organization_id = @org AND (@after::uuid IS NULL OR id > @after) ORDER BY id LIMIT @take
             """);
         command.Parameters.AddWithValue("org", caller.GetOrganizationId());
@@ -147,7 +150,7 @@ public static class UsersEndpoints
             WHERE id = @id AND organization_id = @org
               AND (@role = 'owner' OR role <> 'owner'
                    OR EXISTS (SELECT 1 FROM users o WHERE o.organization_id = @org AND o.role = 'owner' AND o.id <> @id AND o.status = 'active'))
-            RETURNING id, email, role, status, organization_id, created_at
+            RETURNING id, email, role, status, organization_id, created_at, email_verified_at IS NOT NULL
             """);
         update.Parameters.AddWithValue("role", role!);
         update.Parameters.AddWithValue("now", time.GetUtcNow());
@@ -183,13 +186,13 @@ public static class UsersEndpoints
               WHERE id = @id AND organization_id = @org
                 AND (role <> 'owner'
                      OR EXISTS (SELECT 1 FROM users o WHERE o.organization_id = @org AND o.role = 'owner' AND o.id <> @id AND o.status = 'active'))
-              RETURNING id, email, role, status, organization_id, created_at
+              RETURNING id, email, role, status, organization_id, created_at, email_verified_at IS NOT NULL
               """
             : """
               UPDATE users SET status = CASE WHEN status <> 'disabled' THEN status WHEN password_hash IS NULL THEN 'invited' ELSE 'active' END,
                   updated_at = @now
               WHERE id = @id AND organization_id = @org
-              RETURNING id, email, role, status, organization_id, created_at
+              RETURNING id, email, role, status, organization_id, created_at, email_verified_at IS NOT NULL
               """, connection, transaction);
         update.Parameters.AddWithValue("now", now);
         update.Parameters.AddWithValue("id", existing.Id);
@@ -271,7 +274,7 @@ public static class UsersEndpoints
 
     private static async Task<UserResponse?> FindAsync(NpgsqlDataSource dataSource, Guid organizationId, Guid id, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand("SELECT id, email, role, status, organization_id, created_at FROM users WHERE id = @id AND organization_id = @org");
+        await using var command = dataSource.CreateCommand("SELECT id, email, role, status, organization_id, created_at, email_verified_at IS NOT NULL FROM users WHERE id = @id AND organization_id = @org");
         command.Parameters.AddWithValue("id", id);
         command.Parameters.AddWithValue("org", organizationId);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -279,5 +282,5 @@ public static class UsersEndpoints
     }
 
     private static UserResponse Read(NpgsqlDataReader reader) =>
-        new(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetGuid(4), reader.GetFieldValue<DateTimeOffset>(5));
+        new(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetGuid(4), reader.GetFieldValue<DateTimeOffset>(5), reader.GetBoolean(6));
 }

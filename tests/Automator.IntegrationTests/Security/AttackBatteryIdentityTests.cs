@@ -1,8 +1,11 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Automator.Delivery;
+using Automator.Delivery.Providers;
 using Automator.IntegrationTests.Api;
 using Automator.WebApi.Auth;
 using Automator.IntegrationTests.Delivery;
@@ -92,19 +95,32 @@ public sealed class AttackBatteryIdentityTests(ApiFixture fixture)
     }
 
     [Fact]
-    public async Task An_operator_by_key_or_by_configured_email_pauses_and_resumes_a_provider()
+    public async Task An_operator_by_key_or_by_configured_and_verified_email_pauses_and_resumes_a_provider()
     {
         var operatorEmail = $"op-{Guid.NewGuid():N}@example.test";
         await using var harness = await DeliveryHarness.StartAsync(settings: OperatorSettings(operatorEmail));
         using var byKey = OperatorKeyClient(harness);
-        using var byEmail = await SignUpAsync(harness, operatorEmail.ToUpperInvariant());
+        using var unverified = await SignUpAsync(harness, operatorEmail.ToUpperInvariant());
         using var wrongKey = harness.Web.CreateClient();
         wrongKey.DefaultRequestHeaders.Add(OperatorKeyAuthenticationHandler.HeaderName, OperatorKey + "x");
 
         var paused = await byKey.PostAsync("/v1/providers/sendgrid/pause", null);
+        // Signing up with an operator's address before they do gives nothing until the address is proven.
+        var bySquatter = await unverified.PostAsync("/v1/providers/sendgrid/resume", null);
+        var token = await Eventually.WaitAsync(
+            () => Task.FromResult(DeliveryHarness.Requests(harness.SendGrid, DeliveryHarness.SendGridPath)
+                .Select(r => System.Text.RegularExpressions.Regex.Match(r.RequestMessage.Body ?? "", @"verify-email\?token=([A-Za-z0-9_-]+)"))
+                .FirstOrDefault(m => m.Success)?.Groups[1].Value),
+            t => t is not null, TimeSpan.FromSeconds(20), "the verification message");
+        using var anonymous = harness.Web.CreateClient();
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.PostAsJsonAsync("/v1/auth/verify-email", new { token })).StatusCode);
+        var login = await anonymous.PostAsJsonAsync("/v1/auth/login", new { email = operatorEmail, password = Password });
+        using var byEmail = harness.Web.CreateClient();
+        byEmail.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (await login.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("accessToken").GetString());
         var resumed = await byEmail.PostAsync("/v1/providers/sendgrid/resume", null);
         var refused = await wrongKey.PostAsync("/v1/providers/sendgrid/pause", null);
 
+        Assert.Equal(HttpStatusCode.Forbidden, bySquatter.StatusCode);
         Assert.Equal(HttpStatusCode.OK, paused.StatusCode);
         Assert.Equal("paused", (await paused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("state").GetString());
         Assert.Equal(HttpStatusCode.OK, resumed.StatusCode);
@@ -364,5 +380,134 @@ public sealed class AttackBatteryIdentityTests(ApiFixture fixture)
         await HttpAssert.ProblemAsync(late, HttpStatusCode.Unauthorized);
         await HttpAssert.ProblemAsync(await RefreshAsync(cookie), HttpStatusCode.Unauthorized);
         await HttpAssert.JsonAsync(await LoginAsync(email), HttpStatusCode.OK);
+    }
+
+    // Finding 10: nobody proved the address they signed up with, and a forgotten password had no way back.
+    private string OutboxPath => fixture.Factory.Services.GetRequiredService<DeliveryOptions>().OutboxPath;
+
+    /// <summary>The token in the newest account message of the kind mailed to the address, read from the outbox's .eml files.</summary>
+    private Task<string> MailedTokenAsync(string to, string linkPath, string? notToken = null) => Eventually.WaitAsync(() =>
+    {
+        var tokens = Directory.Exists(OutboxPath)
+            ? Directory.GetFiles(OutboxPath, "*.eml").Order().Select(File.ReadAllText)
+                .Where(eml => eml.Contains($"To: {to}\r\n", StringComparison.OrdinalIgnoreCase))
+                .Select(eml => Regex.Match(TextPart(eml), Regex.Escape(linkPath) + @"\?token=([A-Za-z0-9_-]+)"))
+                .Where(m => m.Success).Select(m => m.Groups[1].Value).Where(t => t != notToken).ToList()
+            : [];
+        return Task.FromResult(tokens.LastOrDefault());
+    }, t => t is not null, TimeSpan.FromSeconds(20), $"a message to {to} with {linkPath}")!;
+
+    private static string TextPart(string eml)
+    {
+        var start = eml.IndexOf("Content-Type: text/plain", StringComparison.Ordinal);
+        var body = eml.IndexOf("\r\n\r\n", start, StringComparison.Ordinal) + 4;
+        var end = eml.IndexOf("--", body, StringComparison.Ordinal);
+        return Encoding.UTF8.GetString(Convert.FromBase64String(eml[body..end].Replace("\r\n", "", StringComparison.Ordinal)));
+    }
+
+    private async Task<(Guid UserId, string AccessToken, string RefreshCookie)> SignUpAsync(string email)
+    {
+        using var anonymous = fixture.Anonymous();
+        var response = await anonymous.PostAsJsonAsync("/v1/auth/signup", new { organizationName = "Mailbox", email, password = Password });
+        var body = await HttpAssert.JsonAsync(response, HttpStatusCode.Created);
+        return (body.GetProperty("user").GetProperty("id").GetGuid(), body.GetProperty("accessToken").GetString()!, RefreshCookie(response));
+    }
+
+    [Fact]
+    public async Task Sign_up_answers_at_once_and_a_mailed_single_use_link_verifies_the_address()
+    {
+        var email = $"verify-{Guid.NewGuid():N}@example.test";
+        using var anonymous = fixture.Anonymous();
+        var signup = await anonymous.PostAsJsonAsync("/v1/auth/signup", new { organizationName = "Verify", email, password = Password });
+        var body = await HttpAssert.JsonAsync(signup, HttpStatusCode.Created);
+        var userId = body.GetProperty("user").GetProperty("id").GetGuid();
+        using var client = fixture.WithBearer(body.GetProperty("accessToken").GetString()!);
+
+        var before = await HttpAssert.JsonAsync(await client.GetAsync($"/v1/users/{userId}"), HttpStatusCode.OK);
+        var token = await MailedTokenAsync(email, "/v1/auth/verify-email");
+        var forged = await anonymous.PostAsJsonAsync("/v1/auth/verify-email", new { token = token + "x" });
+        var link = await anonymous.GetAsync($"/v1/auth/verify-email?token={token}");
+        var again = await anonymous.GetAsync($"/v1/auth/verify-email?token={token}");
+        var againByPost = await anonymous.PostAsJsonAsync("/v1/auth/verify-email", new { token });
+        var after = await HttpAssert.JsonAsync(await client.GetAsync($"/v1/users/{userId}"), HttpStatusCode.OK);
+
+        Assert.False(body.GetProperty("user").GetProperty("emailVerified").GetBoolean());
+        Assert.False(before.GetProperty("emailVerified").GetBoolean());
+        await HttpAssert.ProblemAsync(forged, HttpStatusCode.BadRequest, "token");
+        Assert.Equal(HttpStatusCode.OK, link.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, again.StatusCode);
+        await HttpAssert.ProblemAsync(againByPost, HttpStatusCode.BadRequest, "token");
+        Assert.True(after.GetProperty("emailVerified").GetBoolean());
+    }
+
+    [Fact]
+    public async Task An_address_left_unverified_for_7_days_is_released_to_the_next_sign_up_and_a_verified_one_never()
+    {
+        var email = $"stale-{Guid.NewGuid():N}@example.test";
+        var (squatter, squatterToken, squatterCookie) = await SignUpAsync(email);
+        var verified = $"kept-{Guid.NewGuid():N}@example.test";
+        var (keeper, keeperToken, _) = await SignUpAsync(verified);
+        using var anonymous = fixture.Anonymous();
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.PostAsJsonAsync("/v1/auth/verify-email", new { token = await MailedTokenAsync(verified, "/v1/auth/verify-email") })).StatusCode);
+
+        var tooEarly = await anonymous.PostAsJsonAsync("/v1/auth/signup", new { organizationName = "Owner", email, password = Password });
+        await fixture.ExecuteAsync("UPDATE users SET email_unverified_since = email_unverified_since - interval '8 days' WHERE id = ANY(@ids)", ("ids", new[] { squatter, keeper }));
+        var taken = await anonymous.PostAsJsonAsync("/v1/auth/signup", new { organizationName = "Owner", email, password = Password + "!" });
+        var verifiedTaken = await anonymous.PostAsJsonAsync("/v1/auth/signup", new { organizationName = "Thief", email = verified, password = Password });
+        using var squatterClient = fixture.WithBearer(squatterToken);
+        using var keeperClient = fixture.WithBearer(keeperToken);
+
+        await HttpAssert.ProblemAsync(tooEarly, HttpStatusCode.Conflict, "email");
+        await HttpAssert.JsonAsync(taken, HttpStatusCode.Created);
+        await HttpAssert.ProblemAsync(verifiedTaken, HttpStatusCode.Conflict, "email");
+        await HttpAssert.ProblemAsync(await squatterClient.GetAsync("/v1/contacts"), HttpStatusCode.Unauthorized);
+        await HttpAssert.ProblemAsync(await RefreshAsync(squatterCookie), HttpStatusCode.Unauthorized);
+        Assert.Equal(HttpStatusCode.OK, (await keeperClient.GetAsync("/v1/contacts")).StatusCode);
+        Assert.Equal(1, await fixture.ScalarAsync("SELECT count(*) FROM users WHERE id = @id AND status = 'disabled' AND email LIKE 'released+%'", ("id", squatter)));
+        await HttpAssert.JsonAsync(await LoginAsync(email), HttpStatusCode.Unauthorized);
+        using var newOwner = fixture.Anonymous();
+        await HttpAssert.JsonAsync(await newOwner.PostAsJsonAsync("/v1/auth/login", new { email, password = Password + "!" }), HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task Password_reset_answers_alike_mails_a_single_use_hour_long_link_and_signs_out_every_session()
+    {
+        var email = $"reset-{Guid.NewGuid():N}@example.test";
+        var unknown = $"nobody-{Guid.NewGuid():N}@example.test";
+        var (userId, accessToken, cookie) = await SignUpAsync(email);
+        var bystander = await fixture.CreateTenantAsync();
+        using var anonymous = fixture.Anonymous();
+
+        var forUnknown = await anonymous.PostAsJsonAsync("/v1/auth/password-reset", new { email = unknown });
+        var forKnown = await anonymous.PostAsJsonAsync("/v1/auth/password-reset", new { email = email.ToUpperInvariant() });
+        var token = await MailedTokenAsync(email, "/reset-password");
+        var lifetime = await fixture.ScalarAsync(
+            "SELECT extract(epoch FROM expires_at - created_at)::bigint FROM account_tokens WHERE user_id = @user AND purpose = 'reset'", ("user", userId));
+        var weak = await anonymous.PostAsJsonAsync("/v1/auth/password-reset/confirm", new { token, password = "short" });
+        var confirmed = await anonymous.PostAsJsonAsync("/v1/auth/password-reset/confirm", new { token, password = "a brand new passphrase" });
+        var reused = await anonymous.PostAsJsonAsync("/v1/auth/password-reset/confirm", new { token, password = "yet another passphrase" });
+        using var oldSession = fixture.WithBearer(accessToken);
+
+        Assert.Equal(HttpStatusCode.Accepted, forUnknown.StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, forKnown.StatusCode);
+        Assert.Equal(await forUnknown.Content.ReadAsStringAsync(), await forKnown.Content.ReadAsStringAsync());
+        Assert.Equal(3600, lifetime);
+        await HttpAssert.ProblemAsync(weak, HttpStatusCode.BadRequest, "password");
+        Assert.Equal(HttpStatusCode.NoContent, confirmed.StatusCode);
+        await HttpAssert.ProblemAsync(reused, HttpStatusCode.BadRequest, "token");
+        await HttpAssert.ProblemAsync(await oldSession.GetAsync("/v1/contacts"), HttpStatusCode.Unauthorized);
+        await HttpAssert.ProblemAsync(await RefreshAsync(cookie), HttpStatusCode.Unauthorized);
+        await HttpAssert.ProblemAsync(await LoginAsync(email), HttpStatusCode.Unauthorized);
+        await HttpAssert.JsonAsync(await anonymous.PostAsJsonAsync("/v1/auth/login", new { email, password = "a brand new passphrase" }), HttpStatusCode.OK);
+        Assert.DoesNotContain(Directory.GetFiles(OutboxPath, "*.eml"), f => File.ReadAllText(f).Contains(unknown, StringComparison.OrdinalIgnoreCase));
+        using var bystanderClient = bystander.Client();
+        Assert.Equal(HttpStatusCode.OK, (await bystanderClient.GetAsync("/v1/contacts")).StatusCode);
+
+        // A link past its hour is refused.
+        await fixture.ExecuteAsync("UPDATE account_tokens SET created_at = created_at - interval '2 hours', expires_at = expires_at - interval '2 hours' WHERE user_id = @user", ("user", userId));
+        await anonymous.PostAsJsonAsync("/v1/auth/password-reset", new { email });
+        var late = await MailedTokenAsync(email, "/reset-password", notToken: token);
+        await fixture.ExecuteAsync("UPDATE account_tokens SET expires_at = now() - interval '1 second' WHERE user_id = @user AND used_at IS NULL", ("user", userId));
+        await HttpAssert.ProblemAsync(await anonymous.PostAsJsonAsync("/v1/auth/password-reset/confirm", new { token = late, password = "too late passphrase" }), HttpStatusCode.BadRequest, "token");
     }
 }
