@@ -114,7 +114,7 @@ public static class AuthEndpoints
         var now = time.GetUtcNow();
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await ownership.ReleaseStaleAsync(connection, transaction, email!, cancellationToken);
+        var released = await ownership.ReleaseStaleAsync(connection, transaction, email!, cancellationToken);
         await using (var insert = new NpgsqlCommand("""
             INSERT INTO organizations (id, name, created_at, updated_at) VALUES (@org, @name, @now, @now);
             INSERT INTO users (id, organization_id, email, password_hash, role, status, created_at, updated_at, email_unverified_since)
@@ -138,6 +138,7 @@ public static class AuthEndpoints
         var refresh = await refreshTokens.IssueAsync(connection, transaction, userId, cancellationToken: cancellationToken);
         var verification = await ownership.IssueAsync(connection, transaction, userId, EmailOwnership.Verify, email!, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        await ownership.AuditReleasedAsync(released, cancellationToken);
         await audit.WriteAsync(organizationId, "user", userId, "organization.created", "organization", [organizationId.ToString(), userId.ToString()], cancellationToken: cancellationToken);
         ownership.SendVerification(organizationId, email!, verification);
 

@@ -186,9 +186,11 @@ public sealed class EmailOwnership(NpgsqlDataSource dataSource, AccountMail mail
     /// <summary>
     /// Frees <paramref name="email"/> when its holder never proved it: an invitation that expired unaccepted is deleted; a
     /// user who left it unverified for <see cref="ReleaseAfter"/> is disabled, every session revoked, and their address
-    /// replaced by a placeholder (their organization and its data stay). Runs in the caller's transaction.
+    /// replaced by a placeholder (their organization and its data stay). Runs in the caller's transaction; the caller
+    /// audits what it returns with <see cref="AuditReleasedAsync"/> once committed.
     /// </summary>
-    public async Task ReleaseStaleAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string email, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<(Guid Id, Guid OrganizationId, string Action)>> ReleaseStaleAsync(
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, string email, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         var released = new List<(Guid Id, Guid OrganizationId, string Action)>();
@@ -215,13 +217,21 @@ public sealed class EmailOwnership(NpgsqlDataSource dataSource, AccountMail mail
             }
         }
 
-        foreach (var (id, organizationId, action) in released)
+        foreach (var (id, _, action) in released)
         {
             if (action == "user.email_released")
             {
                 await SessionStamps.RevokeAllAsync(connection, transaction, id, now, cancellationToken);
             }
+        }
 
+        return released;
+    }
+
+    public async Task AuditReleasedAsync(IReadOnlyList<(Guid Id, Guid OrganizationId, string Action)> released, CancellationToken cancellationToken)
+    {
+        foreach (var (id, organizationId, action) in released)
+        {
             await audit.WriteAsync(organizationId, "system", null, action, "user", [id.ToString()], cancellationToken: cancellationToken);
         }
     }

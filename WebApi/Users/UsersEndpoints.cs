@@ -53,7 +53,7 @@ public static class UsersEndpoints
         var token = RefreshTokens.NewToken();
         var now = time.GetUtcNow();
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await ownership.ReleaseStaleAsync(connection, null, email!, cancellationToken);
+        await ownership.AuditReleasedAsync(await ownership.ReleaseStaleAsync(connection, null, email!, cancellationToken), cancellationToken);
         await using var insert = new NpgsqlCommand("""
             INSERT INTO users (id, organization_id, email, role, status, invite_token_hash, invite_expires_at, created_at, updated_at)
             VALUES (@id, @org, @email, @role, 'invited', @token, @expires, @now, @now)

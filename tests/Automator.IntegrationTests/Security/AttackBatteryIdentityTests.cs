@@ -467,6 +467,26 @@ public sealed class AttackBatteryIdentityTests(ApiFixture fixture)
         await HttpAssert.JsonAsync(await LoginAsync(email), HttpStatusCode.Unauthorized);
         using var newOwner = fixture.Anonymous();
         await HttpAssert.JsonAsync(await newOwner.PostAsJsonAsync("/v1/auth/login", new { email, password = Password + "!" }), HttpStatusCode.OK);
+        Assert.Equal(1, await fixture.ScalarAsync(
+            "SELECT count(*) FROM audit_log WHERE action = 'user.email_released' AND @id = ANY(entity_ids)", ("id", squatter.ToString())));
+    }
+
+    [Fact]
+    public async Task An_invitation_that_expired_unaccepted_no_longer_holds_its_address()
+    {
+        var owner = await fixture.CreateTenantAsync();
+        using var client = owner.Client();
+        var email = $"invited-{Guid.NewGuid():N}@example.test";
+        var invited = await HttpAssert.JsonAsync(await client.PostAsJsonAsync("/v1/users", new { email, role = "viewer" }), HttpStatusCode.Created);
+        using var anonymous = fixture.Anonymous();
+
+        var whileValid = await anonymous.PostAsJsonAsync("/v1/auth/signup", new { organizationName = "Own", email, password = Password });
+        await fixture.ExecuteAsync("UPDATE users SET invite_expires_at = now() - interval '1 minute' WHERE id = @id", ("id", invited.GetProperty("id").GetGuid()));
+        var afterExpiry = await anonymous.PostAsJsonAsync("/v1/auth/signup", new { organizationName = "Own", email, password = Password });
+
+        await HttpAssert.ProblemAsync(whileValid, HttpStatusCode.Conflict, "email");
+        await HttpAssert.JsonAsync(afterExpiry, HttpStatusCode.Created);
+        await HttpAssert.ProblemAsync(await client.GetAsync($"/v1/users/{invited.GetProperty("id").GetGuid()}"), HttpStatusCode.NotFound);
     }
 
     [Fact]
