@@ -7,5 +7,6 @@ CREATE TABLE user_session_revocations (
     revoked_at  timestamptz NOT NULL
 );
 
--- Refresh rotation must not extend a session forever: a family's first token marks when the session started.
+-- Revoking every refresh-token family of a user at once. (A session's absolute lifetime needs no column: a family's
+-- first token, found through refresh_tokens_family_idx, marks when the session started.)
 CREATE INDEX refresh_tokens_user_idx ON refresh_tokens (user_id);
