@@ -5,6 +5,7 @@ using Automator.Infrastructure.Storage;
 using Automator.Journeys;
 using Automator.Silo.Demo;
 using Automator.WebApi;
+using Automator.WebApi.Identity;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Orleans.Configuration;
 using Orleans.Dashboard;
@@ -99,7 +100,9 @@ public static class SiloHostingExtensions
 
             silo.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = siloOptions.MinimumReminderPeriod);
             silo.AddJourneyWakeShards();
-            silo.AddDashboard();
+            // The trace page streams the silo's log, which names every organization's grains: off outside Development.
+            var development = builder.Environment.IsDevelopment();
+            silo.AddDashboard(o => o.HideTrace = !development);
         });
 
         builder.Services.AddAutomatorGrains(configuration);
@@ -128,6 +131,12 @@ public static class SiloHostingExtensions
             builder.AddLiveDashboard();
         }
 
+        // The Orleans dashboard's operator check needs the identity schemes even on a silo that hosts neither front end.
+        if (!builder.Services.Any(d => d.ServiceType == typeof(AccessTokens)))
+        {
+            builder.Services.AddAutomatorIdentity(configuration);
+        }
+
         return builder;
     }
 
@@ -138,10 +147,12 @@ public static class SiloHostingExtensions
         app.MapHealthChecks("/health/ready", new() { Predicate = c => c.Tags.Contains("ready") });
         app.MapPrometheusScrapingEndpoint("/metrics");
 
+        // The Orleans dashboard shows every grain, reminder and grain state of the cluster, across organizations: open in
+        // Development only; elsewhere platform operators alone (operator key or an operator's access token).
         var orleansDashboard = app.MapOrleansDashboard("/orleans");
         if (!app.Environment.IsDevelopment())
         {
-            orleansDashboard.RequireAuthorization();
+            orleansDashboard.RequireAuthorization(Operators.Policy);
         }
 
         if (hosting.WebApi)

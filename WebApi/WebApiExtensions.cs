@@ -7,6 +7,7 @@ using Automator.WebApi.Engagement;
 using Automator.WebApi.Http;
 using Automator.WebApi.Identity;
 using Automator.WebApi.Lists;
+using Automator.WebApi.Organization;
 using Automator.WebApi.Segments;
 using Automator.WebApi.Templates;
 using Automator.WebApi.Users;
@@ -68,6 +69,9 @@ public static class WebApiExtensions
 
         services.AddSingleton<Passwords>();
         services.AddSingleton<RefreshTokens>();
+        services.AddSingleton<EmailOwnership>();
+        services.AddSingleton<AccountMail>();
+        services.AddHostedService(sp => sp.GetRequiredService<AccountMail>());
         services.AddSingleton<AuditLog>();
         services.AddSingleton<ContactStore>();
         services.AddSingleton<ListStore>();
@@ -129,6 +133,7 @@ public static class WebApiExtensions
         app.MapEventsApi();
         app.MapWorkflowWebhooks();
         app.MapDeliveryApi();
+        app.MapOrganizationApi();
         app.MapTrackingRoutes();
         app.MapUnsubscribeRoutes();
         app.MapProviderWebhooks();

@@ -98,7 +98,7 @@ internal sealed class DemoSeeder(
                 "INSERT INTO organizations (id, name, postal_address) VALUES (@id, 'Demo Co', '1 Demo Street, Springfield, 00000, USA')",
                 ("id", OrganizationId)));
             batch.BatchCommands.Add(Command(
-                "INSERT INTO users (id, organization_id, email, password_hash, role) VALUES (@id, @org, @email, @hash, 'owner')",
+                "INSERT INTO users (id, organization_id, email, password_hash, role, email_verified_at) VALUES (@id, @org, @email, @hash, 'owner', now())",
                 ("id", UserId), ("org", OrganizationId), ("email", options.Email), ("hash", passwords.Hash(options.Password))));
             batch.BatchCommands.Add(Command(
                 "INSERT INTO email_templates (id, organization_id, name, subject, html) VALUES (@id, @org, 'Welcome', @subject, @html)",

@@ -1,7 +1,9 @@
+using System.Security.Claims;
 using Automator.WebApi.Http;
 using Automator.WebApi.Identity;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace Automator.WebApi.Auth;
@@ -16,12 +18,86 @@ public static class AuthEndpoints
         auth.MapPost("/refresh", RefreshAsync);
         auth.MapPost("/logout", LogoutAsync);
         auth.MapPost("/accept-invite", AcceptInviteAsync);
+        auth.MapGet("/verify-email", VerifyEmailLinkAsync);
+        auth.MapPost("/verify-email", VerifyEmailAsync);
+        auth.MapPost("/password-reset", RequestPasswordReset);
+        auth.MapPost("/password-reset/confirm", ConfirmPasswordResetAsync);
+        routes.MapPost("/v1/auth/verify-email/resend", ResendVerificationAsync).WithTags("Auth").RequireAuthorization();
         return routes;
+    }
+
+    /// <summary>The link in the verification message: a small page saying whether the address is now verified.</summary>
+    private static async Task<ContentHttpResult> VerifyEmailLinkAsync(string? token, EmailOwnership ownership, CancellationToken cancellationToken)
+    {
+        var verified = !string.IsNullOrEmpty(token) && token.Length <= 100 && await ownership.VerifyAsync(token, cancellationToken) is not null;
+        return TypedResults.Content(
+            verified
+                ? "<!doctype html><title>Email verified</title><p>Your email address is verified. You can close this page.</p>"
+                : "<!doctype html><title>Link not valid</title><p>This link is unknown, already used or expired. Sign in and ask for a new one.</p>",
+            "text/html; charset=utf-8",
+            statusCode: verified ? StatusCodes.Status200OK : StatusCodes.Status400BadRequest);
+    }
+
+    private static async Task<Results<Ok<VerifyEmailResponse>, ValidationProblem>> VerifyEmailAsync(
+        VerifyEmailRequest request, EmailOwnership ownership, CancellationToken cancellationToken)
+    {
+        var validator = new Validator();
+        validator.Required("token", request.Token, 100);
+        if (!validator.IsValid)
+        {
+            return ApiResults.Invalid(validator);
+        }
+
+        return await ownership.VerifyAsync(request.Token!, cancellationToken) is null
+            ? ApiResults.Invalid("token", "is unknown, already used or expired.")
+            : TypedResults.Ok(new VerifyEmailResponse(true));
+    }
+
+    private static async Task<Results<Accepted, ProblemHttpResult>> ResendVerificationAsync(
+        ClaimsPrincipal caller, EmailOwnership ownership, CancellationToken cancellationToken)
+    {
+        if (caller.GetUserId() is not { } userId)
+        {
+            return ApiResults.Forbidden("Only a signed-in user has an address to verify.");
+        }
+
+        await ownership.ResendVerificationAsync(userId, cancellationToken);
+        return TypedResults.Accepted((string?)null);
+    }
+
+    /// <summary>202 for any well-formed address, known or not; the lookup and the message happen after the answer.</summary>
+    private static Results<Accepted, ValidationProblem> RequestPasswordReset(PasswordResetRequest request, EmailOwnership ownership)
+    {
+        var validator = new Validator();
+        var email = validator.Required("email", request.Email?.Trim(), 254);
+        if (!validator.IsValid)
+        {
+            return ApiResults.Invalid(validator);
+        }
+
+        ownership.RequestPasswordReset(email!);
+        return TypedResults.Accepted((string?)null);
+    }
+
+    private static async Task<Results<NoContent, ValidationProblem>> ConfirmPasswordResetAsync(
+        PasswordResetConfirmRequest request, EmailOwnership ownership, CancellationToken cancellationToken)
+    {
+        var validator = new Validator();
+        validator.Required("token", request.Token, 100);
+        ValidatePassword(validator, request.Password);
+        if (!validator.IsValid)
+        {
+            return ApiResults.Invalid(validator);
+        }
+
+        return await ownership.ResetPasswordAsync(request.Token!, request.Password!, cancellationToken) is null
+            ? ApiResults.Invalid("token", "is unknown, already used or expired.")
+            : TypedResults.NoContent();
     }
 
     private static async Task<Results<Created<SignupResponse>, ValidationProblem, ProblemHttpResult>> SignupAsync(
         SignupRequest request, HttpResponse response, NpgsqlDataSource dataSource, Passwords passwords, RefreshTokens refreshTokens,
-        AccessTokens accessTokens, Auditing.AuditLog audit, TimeProvider time, CancellationToken cancellationToken)
+        AccessTokens accessTokens, Auditing.AuditLog audit, EmailOwnership ownership, TimeProvider time, CancellationToken cancellationToken)
     {
         var validator = new Validator();
         var organizationName = validator.Required("organizationName", request.OrganizationName?.Trim());
@@ -38,10 +114,11 @@ public static class AuthEndpoints
         var now = time.GetUtcNow();
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var released = await ownership.ReleaseStaleAsync(connection, transaction, email!, cancellationToken);
         await using (var insert = new NpgsqlCommand("""
             INSERT INTO organizations (id, name, created_at, updated_at) VALUES (@org, @name, @now, @now);
-            INSERT INTO users (id, organization_id, email, password_hash, role, status, created_at, updated_at)
-            VALUES (@user, @org, @email, @hash, 'owner', 'active', @now, @now)
+            INSERT INTO users (id, organization_id, email, password_hash, role, status, created_at, updated_at, email_unverified_since)
+            VALUES (@user, @org, @email, @hash, 'owner', 'active', @now, @now, @now)
             ON CONFLICT DO NOTHING
             """, connection, transaction))
         {
@@ -59,9 +136,13 @@ public static class AuthEndpoints
         }
 
         var refresh = await refreshTokens.IssueAsync(connection, transaction, userId, cancellationToken: cancellationToken);
+        var verification = await ownership.IssueAsync(connection, transaction, userId, EmailOwnership.Verify, email!, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        await ownership.AuditReleasedAsync(released, cancellationToken);
         await audit.WriteAsync(organizationId, "user", userId, "organization.created", "organization", [organizationId.ToString(), userId.ToString()], cancellationToken: cancellationToken);
+        ownership.SendVerification(organizationId, email!, verification);
 
+        // Signed in at once to try the product; operator rights wait for the address to be verified.
         refreshTokens.SetCookie(response, refresh);
         var (token, expiresIn) = accessTokens.Issue(userId, organizationId, Roles.Owner);
         return TypedResults.Created("/v1/users/" + userId, new SignupResponse(
@@ -70,7 +151,7 @@ public static class AuthEndpoints
 
     private static async Task<Results<Ok<TokenResponse>, ValidationProblem, ProblemHttpResult>> LoginAsync(
         LoginRequest request, HttpResponse response, NpgsqlDataSource dataSource, Passwords passwords, RefreshTokens refreshTokens,
-        AccessTokens accessTokens, Auditing.AuditLog audit, TimeProvider time, CancellationToken cancellationToken)
+        AccessTokens accessTokens, Auditing.AuditLog audit, IOptions<OperatorOptions> operators, TimeProvider time, CancellationToken cancellationToken)
     {
         var validator = new Validator();
         validator.Required("email", request.Email, 254);
@@ -82,8 +163,14 @@ public static class AuthEndpoints
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         Guid userId = default, organizationId = default;
-        string? hash = null, role = null;
-        await using (var find = new NpgsqlCommand("SELECT id, organization_id, password_hash, role FROM users WHERE lower(email) = lower(@email) AND status = 'active'", connection))
+        string? hash = null, role = null, email = null;
+        Guid? stamp = null;
+        var verified = false;
+        await using (var find = new NpgsqlCommand("""
+            SELECT u.id, u.organization_id, u.password_hash, u.role, u.email, r.stamp, u.email_verified_at IS NOT NULL
+            FROM users u LEFT JOIN user_session_revocations r ON r.user_id = u.id
+            WHERE lower(u.email) = lower(@email) AND u.status = 'active'
+            """, connection))
         {
             find.Parameters.AddWithValue("email", request.Email!.Trim());
             await using var reader = await find.ExecuteReaderAsync(cancellationToken);
@@ -93,6 +180,9 @@ public static class AuthEndpoints
                 organizationId = reader.GetGuid(1);
                 hash = reader.IsDBNull(2) ? null : reader.GetString(2);
                 role = reader.GetString(3);
+                email = reader.GetString(4);
+                stamp = reader.IsDBNull(5) ? null : reader.GetGuid(5);
+                verified = reader.GetBoolean(6);
             }
         }
 
@@ -127,12 +217,13 @@ public static class AuthEndpoints
         await audit.WriteAsync(organizationId, "user", userId, "auth.login", "user", [userId.ToString()],
             verdict == PasswordVerificationResult.SuccessRehashNeeded ? new { passwordHashUpgraded = true } : null, cancellationToken);
         refreshTokens.SetCookie(response, refresh);
-        var (token, expiresIn) = accessTokens.Issue(userId, organizationId, role);
+        var (token, expiresIn) = accessTokens.Issue(userId, organizationId, role, verified && operators.Value.IsOperatorEmail(email), stamp);
         return TypedResults.Ok(new TokenResponse(token, expiresIn));
     }
 
     private static async Task<Results<Ok<TokenResponse>, ProblemHttpResult>> RefreshAsync(
-        HttpRequest request, HttpResponse response, RefreshTokens refreshTokens, AccessTokens accessTokens, Auditing.AuditLog audit, CancellationToken cancellationToken)
+        HttpRequest request, HttpResponse response, RefreshTokens refreshTokens, AccessTokens accessTokens, Auditing.AuditLog audit,
+        IOptions<OperatorOptions> operators, CancellationToken cancellationToken)
     {
         var presented = request.Cookies[RefreshTokens.CookieName];
         if (string.IsNullOrEmpty(presented) || presented.Length > 100)
@@ -144,11 +235,15 @@ public static class AuthEndpoints
         {
             case RefreshTokens.Rotation.Rotated rotated:
                 await audit.WriteAsync(rotated.OrganizationId, "user", rotated.UserId, "auth.refresh", "refresh_token_family", [rotated.FamilyId.ToString()], cancellationToken: cancellationToken);
-                refreshTokens.SetCookie(response, rotated.Token);
-                var (token, expiresIn) = accessTokens.Issue(rotated.UserId, rotated.OrganizationId, rotated.Role);
+                refreshTokens.SetCookie(response, rotated.Token, rotated.ExpiresAt);
+                var (token, expiresIn) = accessTokens.Issue(
+                    rotated.UserId, rotated.OrganizationId, rotated.Role, rotated.EmailVerified && operators.Value.IsOperatorEmail(rotated.Email), rotated.SessionStamp);
                 return TypedResults.Ok(new TokenResponse(token, expiresIn));
             case RefreshTokens.Rotation.FamilyRevoked revoked:
                 await audit.WriteAsync(revoked.OrganizationId, "user", revoked.UserId, "auth.refresh_reused", "refresh_token_family", [revoked.FamilyId.ToString()], cancellationToken: cancellationToken);
+                break;
+            case RefreshTokens.Rotation.SessionEnded ended:
+                await audit.WriteAsync(ended.OrganizationId, "user", ended.UserId, "auth.session_ended", "refresh_token_family", [ended.FamilyId.ToString()], cancellationToken: cancellationToken);
                 break;
         }
 
@@ -171,7 +266,7 @@ public static class AuthEndpoints
 
     private static async Task<Results<Ok<TokenResponse>, ValidationProblem, ProblemHttpResult>> AcceptInviteAsync(
         AcceptInviteRequest request, HttpResponse response, NpgsqlDataSource dataSource, Passwords passwords, RefreshTokens refreshTokens,
-        AccessTokens accessTokens, Auditing.AuditLog audit, TimeProvider time, CancellationToken cancellationToken)
+        AccessTokens accessTokens, Auditing.AuditLog audit, EmailOwnership ownership, TimeProvider time, CancellationToken cancellationToken)
     {
         var validator = new Validator();
         validator.Required("token", request.Token, 100);
@@ -184,15 +279,17 @@ public static class AuthEndpoints
         var now = time.GetUtcNow();
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var accept = new NpgsqlCommand("""
-            UPDATE users SET password_hash = @hash, status = 'active', invite_token_hash = NULL, invite_expires_at = NULL, updated_at = @now
+            UPDATE users SET password_hash = @hash, status = 'active', invite_token_hash = NULL, invite_expires_at = NULL, updated_at = @now,
+                email_unverified_since = CASE WHEN email_verified_at IS NULL THEN @now END
             WHERE invite_token_hash = @token AND invite_expires_at > @now AND status = 'invited'
-            RETURNING id, organization_id, role
+            RETURNING id, organization_id, role, email, (SELECT r.stamp FROM user_session_revocations r WHERE r.user_id = users.id)
             """, connection);
         accept.Parameters.AddWithValue("hash", passwords.Hash(request.Password!));
         accept.Parameters.AddWithValue("now", now);
         accept.Parameters.AddWithValue("token", RefreshTokens.Hash(request.Token!));
         Guid userId, organizationId;
-        string role;
+        string role, email;
+        Guid? stamp;
         await using (var reader = await accept.ExecuteReaderAsync(cancellationToken))
         {
             if (!await reader.ReadAsync(cancellationToken))
@@ -200,13 +297,16 @@ public static class AuthEndpoints
                 return ApiResults.Unauthorized("The invitation is unknown, used or expired.");
             }
 
-            (userId, organizationId, role) = (reader.GetGuid(0), reader.GetGuid(1), reader.GetString(2));
+            (userId, organizationId, role, email) = (reader.GetGuid(0), reader.GetGuid(1), reader.GetString(2), reader.GetString(3));
+            stamp = reader.IsDBNull(4) ? null : reader.GetGuid(4);
         }
 
         var refresh = await refreshTokens.IssueAsync(connection, null, userId, cancellationToken: cancellationToken);
         await audit.WriteAsync(organizationId, "user", userId, "user.invite_accepted", "user", [userId.ToString()], cancellationToken: cancellationToken);
+        // An invitation's token travels through the inviter, so accepting it proves nothing about the address.
+        ownership.SendVerification(organizationId, email, await ownership.IssueAsync(connection, null, userId, EmailOwnership.Verify, email, cancellationToken));
         refreshTokens.SetCookie(response, refresh);
-        var (token, expiresIn) = accessTokens.Issue(userId, organizationId, role);
+        var (token, expiresIn) = accessTokens.Issue(userId, organizationId, role, sessionStamp: stamp);
         return TypedResults.Ok(new TokenResponse(token, expiresIn));
     }
 

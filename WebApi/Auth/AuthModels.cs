@@ -6,7 +6,15 @@ public sealed record LoginRequest(string? Email, string? Password);
 
 public sealed record AcceptInviteRequest(string? Token, string? Password);
 
-public sealed record UserResponse(Guid Id, string Email, string Role, string Status, Guid OrganizationId, DateTimeOffset CreatedAt);
+public sealed record UserResponse(Guid Id, string Email, string Role, string Status, Guid OrganizationId, DateTimeOffset CreatedAt, bool EmailVerified = false);
+
+public sealed record VerifyEmailRequest(string? Token);
+
+public sealed record VerifyEmailResponse(bool EmailVerified);
+
+public sealed record PasswordResetRequest(string? Email);
+
+public sealed record PasswordResetConfirmRequest(string? Token, string? Password);
 
 public sealed record OrganizationResponse(Guid Id, string Name);
 

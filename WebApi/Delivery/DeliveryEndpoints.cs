@@ -2,7 +2,9 @@ using Automator.Delivery;
 using Automator.Delivery.Providers;
 using Automator.Delivery.SendLog;
 using Automator.WebApi.Identity;
+using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Npgsql;
 
 namespace Automator.WebApi.Delivery;
 
@@ -15,9 +17,15 @@ public sealed record SendItem(
 
 public sealed record ListResponse<T>(IReadOnlyList<T> Items, string? NextCursor);
 
+/// <summary>
+/// A provider account as a caller may see it. An operator sees the account's own figures; a tenant sees the provider's
+/// health with its own organization's sends and errors of the last minute, its rate over that minute, and
+/// <see cref="Share"/>: the part of the account's configured rate that rate takes (0..1). Platform-wide volumes
+/// (<see cref="SentToday"/>) are null for tenants.
+/// </summary>
 public sealed record ProviderItem(
     string Name, string State, double RatePerSecond, long SentLastMinute, long ErrorsLastMinute,
-    double ConfiguredRatePerSecond, string Circuit, bool Primary, long? DailyLimit, long SentToday);
+    double ConfiguredRatePerSecond, string Circuit, bool Primary, long? DailyLimit, long? SentToday, double? Share = null);
 
 /// <summary>Routes for the send log and the provider accounts.</summary>
 public static class DeliveryEndpoints
@@ -29,11 +37,13 @@ public static class DeliveryEndpoints
     {
         var v1 = app.MapGroup("/v1").WithTags("Delivery");
         v1.MapGet("/sends", ListSendsAsync).RequireAuthorization(Scopes.SendsRead).WithName("ListSends");
-        v1.MapGet("/providers", ListProvidersAsync).RequireAuthorization(Scopes.ProvidersRead).WithName("ListProviders");
+        v1.MapGet("/providers", ListProvidersAsync).RequireAuthorization(IdentityExtensions.ProvidersView).WithName("ListProviders");
+
+        // Provider grains are shared by every organization: pausing one stops email for all, so only operators may.
         v1.MapPost("/providers/{name}/pause", (string name, ProviderRegistry registry, IGrainFactory grains) => ChangeAsync(name, registry, grains, pause: true))
-            .RequireAuthorization(Scopes.ProvidersWrite).WithName("PauseProvider");
+            .RequireAuthorization(Operators.Policy).WithName("PauseProvider");
         v1.MapPost("/providers/{name}/resume", (string name, ProviderRegistry registry, IGrainFactory grains) => ChangeAsync(name, registry, grains, pause: false))
-            .RequireAuthorization(Scopes.ProvidersWrite).WithName("ResumeProvider");
+            .RequireAuthorization(Operators.Policy).WithName("ResumeProvider");
         return app;
     }
 
@@ -83,10 +93,47 @@ public static class DeliveryEndpoints
         return TypedResults.Ok(new ListResponse<SendItem>(items, page.NextCursor));
     }
 
-    private static async Task<Ok<ListResponse<ProviderItem>>> ListProvidersAsync(ProviderRegistry registry, IGrainFactory grains)
+    private static async Task<Ok<ListResponse<ProviderItem>>> ListProvidersAsync(
+        ClaimsPrincipal caller, ProviderRegistry registry, IGrainFactory grains, NpgsqlDataSource dataSource, TimeProvider time, CancellationToken cancellationToken)
     {
         var statuses = await Task.WhenAll(registry.Names.Select(n => grains.GetGrain<IProviderGrain>(n).GetStatusAsync()));
-        return TypedResults.Ok(new ListResponse<ProviderItem>(statuses.Select(s => ToItem(s, registry)).ToList(), null));
+        if (caller.IsOperator())
+        {
+            return TypedResults.Ok(new ListResponse<ProviderItem>(statuses.Select(s => ToItem(s, registry)).ToList(), null));
+        }
+
+        var own = await OwnLastMinuteAsync(dataSource, caller.GetOrganizationId(), time.GetUtcNow() - TimeSpan.FromMinutes(1), cancellationToken);
+        var items = statuses.Select(s =>
+        {
+            var (sent, errors) = own.GetValueOrDefault(s.Name);
+            var rate = Math.Round(sent / 60.0, 3);
+            var share = s.ConfiguredRatePerSecond > 0 ? Math.Min(1, Math.Round(rate / s.ConfiguredRatePerSecond, 4)) : 0;
+            return ToItem(s, registry) with { RatePerSecond = rate, SentLastMinute = sent, ErrorsLastMinute = errors, SentToday = null, Share = share };
+        }).ToList();
+        return TypedResults.Ok(new ListResponse<ProviderItem>(items, null));
+    }
+
+    /// <summary>The organization's sends accepted and failed in the last minute, per provider.</summary>
+    private static async Task<Dictionary<string, (long Sent, long Errors)>> OwnLastMinuteAsync(
+        NpgsqlDataSource dataSource, Guid organizationId, DateTimeOffset since, CancellationToken cancellationToken)
+    {
+        // Every row sent or failed since then was updated since then, so the (organization, updated_at) index bounds the scan.
+        await using var command = dataSource.CreateCommand("""
+            SELECT provider, count(*) FILTER (WHERE sent_at >= @since), count(*) FILTER (WHERE status = 'failed')
+            FROM email_sends
+            WHERE organization_id = @org AND updated_at >= @since AND provider IS NOT NULL
+            GROUP BY provider
+            """);
+        command.Parameters.AddWithValue("org", organizationId);
+        command.Parameters.AddWithValue("since", since);
+        var counts = new Dictionary<string, (long, long)>(StringComparer.Ordinal);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            counts[reader.GetString(0)] = (reader.GetInt64(1), reader.GetInt64(2));
+        }
+
+        return counts;
     }
 
     private static async Task<Results<Ok<ProviderItem>, ProblemHttpResult>> ChangeAsync(string name, ProviderRegistry registry, IGrainFactory grains, bool pause)

@@ -22,8 +22,26 @@ public sealed class AccessTokens(IOptions<JwtOptions> options, TimeProvider time
         return new SymmetricSecurityKey(bytes);
     }
 
-    public (string Token, int ExpiresIn) Issue(Guid userId, Guid organizationId, string role)
+    /// <param name="sessionStamp">The user's current session stamp (<see cref="SessionStamps"/>), when they have one.</param>
+    public (string Token, int ExpiresIn) Issue(Guid userId, Guid organizationId, string role, bool isOperator = false, Guid? sessionStamp = null)
     {
+        var claims = new List<Claim>
+        {
+            new(AutomatorClaims.UserId, userId.ToString()),
+            new(AutomatorClaims.OrganizationId, organizationId.ToString()),
+            new(AutomatorClaims.Role, role),
+            new(AutomatorClaims.ActorType, "user"),
+        };
+        if (isOperator)
+        {
+            claims.Add(new Claim(AutomatorClaims.Operator, "true"));
+        }
+
+        if (sessionStamp is { } stamp)
+        {
+            claims.Add(new Claim(AutomatorClaims.SessionStamp, stamp.ToString()));
+        }
+
         var jwt = options.Value;
         var now = time.GetUtcNow();
         var token = _handler.CreateToken(new SecurityTokenDescriptor
@@ -34,13 +52,7 @@ public sealed class AccessTokens(IOptions<JwtOptions> options, TimeProvider time
             NotBefore = now.UtcDateTime,
             Expires = (now + jwt.AccessTokenLifetime).UtcDateTime,
             SigningCredentials = new SigningCredentials(KeyFrom(jwt), SecurityAlgorithms.HmacSha256),
-            Subject = new ClaimsIdentity(
-            [
-                new Claim(AutomatorClaims.UserId, userId.ToString()),
-                new Claim(AutomatorClaims.OrganizationId, organizationId.ToString()),
-                new Claim(AutomatorClaims.Role, role),
-                new Claim(AutomatorClaims.ActorType, "user"),
-            ]),
+            Subject = new ClaimsIdentity(claims),
         });
         return (token, (int)jwt.AccessTokenLifetime.TotalSeconds);
     }

@@ -10,8 +10,14 @@ public static class AutomatorClaims
     public const string Role = "role";
     public const string Scope = "scope";
 
-    /// <summary>"user" for an access token, "api_key" for an API key.</summary>
+    /// <summary>"user" for an access token, "api_key" for an API key, "operator_key" for the operator key.</summary>
     public const string ActorType = "actor";
+
+    /// <summary>"true" for a platform operator (see <see cref="OperatorOptions"/>).</summary>
+    public const string Operator = "operator";
+
+    /// <summary>The user's session stamp when the token was issued; a newer stamp (sessions revoked) refuses the token.</summary>
+    public const string SessionStamp = "sstamp";
 }
 
 /// <summary>

@@ -17,6 +17,12 @@ public sealed class JwtOptions
     public TimeSpan RefreshTokenLifetime { get; set; } = TimeSpan.FromDays(7);
 
     /// <summary>
+    /// Absolute lifetime of a session (a refresh-token family) from its sign-in: rotation never carries a session past
+    /// it, after which the user signs in again.
+    /// </summary>
+    public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>
     /// The refresh cookie's Secure flag. Keep it on; switch it off only for tooling that talks plain HTTP and,
     /// unlike browsers on localhost, will not send a Secure cookie there.
     /// </summary>

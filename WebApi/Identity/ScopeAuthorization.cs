@@ -40,7 +40,8 @@ public static class Roles
 
     public static readonly IReadOnlyList<string> All = [Owner, Admin, Marketer, Viewer];
 
-    private static readonly HashSet<string> AdminOnly = [Scopes.UsersWrite, Scopes.ApiKeysManage];
+    // providers:write pauses and resumes the organization's own sending.
+    private static readonly HashSet<string> AdminOnly = [Scopes.UsersWrite, Scopes.ApiKeysManage, Scopes.ProvidersWrite];
 
     public static bool Grants(string? role, string scope) => role switch
     {

@@ -10,7 +10,8 @@ namespace Automator.WebApi.Users;
 
 public sealed record InviteUserRequest(string? Email, string? Role);
 
-public sealed record UpdateUserRequest(string? Role);
+/// <summary>Either or both: a new role; <c>disabled: true</c> to offboard (every session revoked), <c>false</c> to restore.</summary>
+public sealed record UpdateUserRequest(string? Role, bool? Disabled);
 
 /// <summary>The invitation token is shown once, in the response to the invite.</summary>
 public sealed record InvitedUserResponse(Guid Id, string Email, string Role, string Status, Guid OrganizationId, DateTimeOffset CreatedAt, string InviteToken, DateTimeOffset InviteExpiresAt);
@@ -26,11 +27,13 @@ public static class UsersEndpoints
         users.MapGet("/", ListAsync).RequireAuthorization(Scopes.UsersRead);
         users.MapGet("/{id:guid}", GetAsync).RequireAuthorization(Scopes.UsersRead);
         users.MapPatch("/{id:guid}", UpdateAsync).RequireAuthorization(Scopes.UsersWrite);
+        users.MapDelete("/{id:guid}", RemoveAsync).RequireAuthorization(Scopes.UsersWrite);
         return routes;
     }
 
     private static async Task<Results<Created<InvitedUserResponse>, ValidationProblem, ProblemHttpResult>> InviteAsync(
-        InviteUserRequest request, ClaimsPrincipal caller, NpgsqlDataSource dataSource, AuditLog audit, TimeProvider time, CancellationToken cancellationToken)
+        InviteUserRequest request, ClaimsPrincipal caller, NpgsqlDataSource dataSource, EmailOwnership ownership, AuditLog audit, TimeProvider time,
+        CancellationToken cancellationToken)
     {
         var validator = new Validator();
         var email = validator.Email("email", request.Email);
@@ -49,11 +52,13 @@ public static class UsersEndpoints
         var organizationId = caller.GetOrganizationId();
         var token = RefreshTokens.NewToken();
         var now = time.GetUtcNow();
-        await using var insert = dataSource.CreateCommand("""
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await ownership.AuditReleasedAsync(await ownership.ReleaseStaleAsync(connection, null, email!, cancellationToken), cancellationToken);
+        await using var insert = new NpgsqlCommand("""
             INSERT INTO users (id, organization_id, email, role, status, invite_token_hash, invite_expires_at, created_at, updated_at)
             VALUES (@id, @org, @email, @role, 'invited', @token, @expires, @now, @now)
             ON CONFLICT DO NOTHING
-            """);
+            """, connection);
         insert.Parameters.AddWithValue("id", id);
         insert.Parameters.AddWithValue("org", organizationId);
         insert.Parameters.AddWithValue("email", email!);
@@ -79,7 +84,7 @@ public static class UsersEndpoints
         }
 
         await using var command = dataSource.CreateCommand("""
-            SELECT id, email, role, status, organization_id, created_at FROM users
+            SELECT id, email, role, status, organization_id, created_at, email_verified_at IS NOT NULL FROM users
             WHERE organization_id = @org AND (@after::uuid IS NULL OR id > @after) ORDER BY id LIMIT @take
             """);
         command.Parameters.AddWithValue("org", caller.GetOrganizationId());
@@ -105,7 +110,12 @@ public static class UsersEndpoints
         Guid id, UpdateUserRequest request, ClaimsPrincipal caller, NpgsqlDataSource dataSource, AuditLog audit, TimeProvider time, CancellationToken cancellationToken)
     {
         var validator = new Validator();
-        var role = validator.OneOf("role", request.Role, Roles.All, r => r);
+        string? role = null;
+        if (request.Role is not null || request.Disabled is null)
+        {
+            role = validator.OneOf("role", request.Role, Roles.All, r => r);
+        }
+
         if (!validator.IsValid)
         {
             return ApiResults.Invalid(validator);
@@ -121,7 +131,17 @@ public static class UsersEndpoints
         var callerIsOwner = caller.FindFirstValue(AutomatorClaims.Role) == Roles.Owner;
         if ((role == Roles.Owner || existing.Role == Roles.Owner) && !callerIsOwner)
         {
-            return ApiResults.Forbidden("Only an owner can grant or remove the owner role.");
+            return ApiResults.Forbidden("Only an owner can grant or remove the owner role, or disable an owner.");
+        }
+
+        if (request.Disabled == true && caller.GetUserId() == id)
+        {
+            return ApiResults.Conflict("You cannot disable yourself.", "disabled", "cannot be set on your own user; ask another owner or admin.");
+        }
+
+        if (role is null)
+        {
+            return await SetDisabledAsync(existing, request.Disabled!.Value, caller, dataSource, audit, time, cancellationToken);
         }
 
         // The organization keeps at least one owner; the check and the update are one statement.
@@ -130,7 +150,7 @@ public static class UsersEndpoints
             WHERE id = @id AND organization_id = @org
               AND (@role = 'owner' OR role <> 'owner'
                    OR EXISTS (SELECT 1 FROM users o WHERE o.organization_id = @org AND o.role = 'owner' AND o.id <> @id AND o.status = 'active'))
-            RETURNING id, email, role, status, organization_id, created_at
+            RETURNING id, email, role, status, organization_id, created_at, email_verified_at IS NOT NULL
             """);
         update.Parameters.AddWithValue("role", role!);
         update.Parameters.AddWithValue("now", time.GetUtcNow());
@@ -145,12 +165,116 @@ public static class UsersEndpoints
         var updated = Read(reader);
         await reader.DisposeAsync();
         await audit.WriteAsync(caller, "user.role_changed", "user", [id], new { from = existing.Role, to = role }, cancellationToken);
+        return request.Disabled is { } disabled
+            ? await SetDisabledAsync(updated, disabled, caller, dataSource, audit, time, cancellationToken)
+            : TypedResults.Ok(updated);
+    }
+
+    /// <summary>
+    /// Disables (every session and refresh-token family revoked at once, access tokens refused from the next request,
+    /// sign-in refused) or restores a user. The last active owner cannot be disabled.
+    /// </summary>
+    private static async Task<Results<Ok<UserResponse>, ValidationProblem, ProblemHttpResult>> SetDisabledAsync(
+        UserResponse existing, bool disabled, ClaimsPrincipal caller, NpgsqlDataSource dataSource, AuditLog audit, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using var update = new NpgsqlCommand(disabled
+            ? """
+              UPDATE users SET status = 'disabled', updated_at = @now
+              WHERE id = @id AND organization_id = @org
+                AND (role <> 'owner'
+                     OR EXISTS (SELECT 1 FROM users o WHERE o.organization_id = @org AND o.role = 'owner' AND o.id <> @id AND o.status = 'active'))
+              RETURNING id, email, role, status, organization_id, created_at, email_verified_at IS NOT NULL
+              """
+            : """
+              UPDATE users SET status = CASE WHEN status <> 'disabled' THEN status WHEN password_hash IS NULL THEN 'invited' ELSE 'active' END,
+                  updated_at = @now
+              WHERE id = @id AND organization_id = @org
+              RETURNING id, email, role, status, organization_id, created_at, email_verified_at IS NOT NULL
+              """, connection, transaction);
+        update.Parameters.AddWithValue("now", now);
+        update.Parameters.AddWithValue("id", existing.Id);
+        update.Parameters.AddWithValue("org", existing.OrganizationId);
+        UserResponse? updated;
+        await using (var reader = await update.ExecuteReaderAsync(cancellationToken))
+        {
+            updated = await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
+        }
+
+        if (updated is null)
+        {
+            return ApiResults.Conflict("The organization must keep at least one active owner.", "disabled", "would leave the organization without an active owner.");
+        }
+
+        if (disabled)
+        {
+            await SessionStamps.RevokeAllAsync(connection, transaction, existing.Id, now, cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        if (disabled || existing.Status == "disabled")
+        {
+            await audit.WriteAsync(caller, disabled ? "user.disabled" : "user.enabled", "user", [existing.Id], cancellationToken: cancellationToken);
+        }
+
         return TypedResults.Ok(updated);
+    }
+
+    /// <summary>
+    /// Removes a user from the organization: the row goes (their address is free again), every session is revoked at once
+    /// and their access tokens are refused from the next request. Not yourself, not the last active owner, and an owner
+    /// only by an owner. API keys they created stay: they belong to the organization.
+    /// </summary>
+    private static async Task<Results<NoContent, ProblemHttpResult>> RemoveAsync(
+        Guid id, ClaimsPrincipal caller, NpgsqlDataSource dataSource, AuditLog audit, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var organizationId = caller.GetOrganizationId();
+        var existing = await FindAsync(dataSource, organizationId, id, cancellationToken);
+        if (existing is null)
+        {
+            return ApiResults.NotFound("User");
+        }
+
+        if (existing.Role == Roles.Owner && caller.FindFirstValue(AutomatorClaims.Role) != Roles.Owner)
+        {
+            return ApiResults.Forbidden("Only an owner can remove an owner.");
+        }
+
+        if (caller.GetUserId() == id)
+        {
+            return ApiResults.Conflict("You cannot remove yourself.", "id", "is your own user; ask another owner or admin.");
+        }
+
+        var now = time.GetUtcNow();
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await SessionStamps.RevokeAllAsync(connection, transaction, id, now, cancellationToken);
+        await using (var delete = new NpgsqlCommand("""
+            DELETE FROM users
+            WHERE id = @id AND organization_id = @org
+              AND (role <> 'owner'
+                   OR EXISTS (SELECT 1 FROM users o WHERE o.organization_id = @org AND o.role = 'owner' AND o.id <> @id AND o.status = 'active'))
+            """, connection, transaction))
+        {
+            delete.Parameters.AddWithValue("id", id);
+            delete.Parameters.AddWithValue("org", organizationId);
+            if (await delete.ExecuteNonQueryAsync(cancellationToken) == 0)
+            {
+                await transaction.RollbackAsync(cancellationToken);
+                return ApiResults.Conflict("The organization must keep at least one active owner.", "id", "is the last active owner.");
+            }
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        await audit.WriteAsync(caller, "user.removed", "user", [id], new { role = existing.Role }, cancellationToken);
+        return TypedResults.NoContent();
     }
 
     private static async Task<UserResponse?> FindAsync(NpgsqlDataSource dataSource, Guid organizationId, Guid id, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand("SELECT id, email, role, status, organization_id, created_at FROM users WHERE id = @id AND organization_id = @org");
+        await using var command = dataSource.CreateCommand("SELECT id, email, role, status, organization_id, created_at, email_verified_at IS NOT NULL FROM users WHERE id = @id AND organization_id = @org");
         command.Parameters.AddWithValue("id", id);
         command.Parameters.AddWithValue("org", organizationId);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -158,5 +282,5 @@ public static class UsersEndpoints
     }
 
     private static UserResponse Read(NpgsqlDataReader reader) =>
-        new(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetGuid(4), reader.GetFieldValue<DateTimeOffset>(5));
+        new(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetGuid(4), reader.GetFieldValue<DateTimeOffset>(5), reader.GetBoolean(6));
 }

@@ -6,6 +6,7 @@ import { WorkflowsPage } from './pages/Workflows';
 import { CanvasPage } from './pages/Canvas';
 import { TemplatesPage } from './pages/Templates';
 import { ProvidersPage } from './pages/Providers';
+import { ResetPasswordPage } from './pages/ResetPassword';
 
 export function App() {
   const { path, navigate } = useRouter();
@@ -20,6 +21,10 @@ export function App() {
 
   if (restoring) {
     return <p className="loading" role="status">Loading…</p>;
+  }
+
+  if (path === '/reset-password') {
+    return <ResetPasswordPage />;
   }
 
   if (!signedIn) {

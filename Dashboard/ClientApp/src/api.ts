@@ -134,6 +134,14 @@ export interface Provider {
   ratePerSecond?: number;
   sentLastMinute?: number;
   errorsLastMinute?: number;
+  /** Present for a tenant (its own figures): the part of the account's rate its sends took. Absent for an operator. */
+  share?: number | null;
+}
+
+export interface Organization {
+  id: string;
+  name: string;
+  sendingPaused: boolean;
 }
 
 export interface StepStats {

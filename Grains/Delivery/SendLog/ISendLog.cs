@@ -122,6 +122,13 @@ public interface ISendLog
     /// each row is taken over by exactly one live silo; returns them, with what rendering needs, for sending.
     /// </summary>
     Task<IReadOnlyList<SendRecord>> TakeOverQueuedAsync(string deadOwner, int limit);
+
+    /// <summary>
+    /// Moves up to <paramref name="limit"/> of an organization's <c>queued</c> rows (ids after <paramref name="after"/>, in
+    /// id order) to this silo, whoever held them, and returns them with what rendering needs: the sends its paused sending
+    /// held back, released on resume.
+    /// </summary>
+    Task<IReadOnlyList<SendRecord>> TakeHeldAsync(Guid organizationId, Guid? after, int limit);
 }
 
 public static class SendStatusNames

@@ -137,6 +137,8 @@ public sealed class InMemorySendLog : ISendLog
 
     public Task<IReadOnlyList<SendRecord>> TakeOverQueuedAsync(string deadOwner, int limit) => Task.FromResult<IReadOnlyList<SendRecord>>([]);
 
+    public Task<IReadOnlyList<SendRecord>> TakeHeldAsync(Guid organizationId, Guid? after, int limit) => Task.FromResult<IReadOnlyList<SendRecord>>([]);
+
     public Task<long> CountAsync(Guid organizationId, SendStatus status) =>
         Task.FromResult((long)_sends.Values.Count(s => s.OrganizationId == organizationId && s.Status == status));
 }

@@ -296,6 +296,7 @@ public sealed class PostgresSendLog(NpgsqlDataSource dataSource, string? owner =
             UPDATE email_sends s SET status = 'sending', provider = $3, attempts = s.attempts + 1, updated_at = now()
             FROM unnest($1::uuid[], $2::timestamptz[]) AS u(id, created_at)
             WHERE s.id = u.id AND s.created_at = u.created_at AND s.status = 'queued' AND s.owner IS NOT DISTINCT FROM $4
+              AND NOT EXISTS (SELECT 1 FROM organizations o WHERE o.id = s.organization_id AND o.sending_paused_at IS NOT NULL)
             RETURNING s.id
             """);
         command.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = sends.Select(s => s.Id).ToArray() });
@@ -465,6 +466,42 @@ public sealed class PostgresSendLog(NpgsqlDataSource dataSource, string? owner =
         }
 
         return taken;
+    }
+
+    public async Task<IReadOnlyList<SendRecord>> TakeHeldAsync(Guid organizationId, Guid? after, int limit)
+    {
+        // Taking ownership is what lets this silo's worker move them to 'sending'; a copy still queued on another silo's
+        // worker then finds the row no longer its own and drops it, so each send goes out once.
+        await using var command = dataSource.CreateCommand($"""
+            WITH batch AS (
+                SELECT id, created_at FROM email_sends
+                WHERE organization_id = $1 AND status = 'queued' AND ($4::uuid IS NULL OR id > $4)
+                ORDER BY id
+                LIMIT $3
+                FOR UPDATE SKIP LOCKED
+            )
+            UPDATE email_sends s SET owner = $2, updated_at = now()
+            FROM batch
+            WHERE s.id = batch.id AND s.created_at = batch.created_at AND s.status = 'queued'
+            RETURNING {Columns}, s.event_json, s.subject_override, s.transactional
+            """);
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = organizationId });
+        command.Parameters.Add(NullableText(owner));
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
+        command.Parameters.Add(new NpgsqlParameter<Guid?> { TypedValue = after, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Uuid });
+        var taken = new List<SendRecord>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            taken.Add(Read(reader) with
+            {
+                EventJson = Nullable(reader, 22),
+                SubjectOverride = Nullable(reader, 23),
+                Transactional = reader.GetBoolean(24),
+            });
+        }
+
+        return taken.OrderBy(t => t.Id).ToArray();
     }
 
     /// <summary>Makes sure the month's partition exists (they are created a year ahead at migration; this covers longer uptimes).</summary>

@@ -18,14 +18,18 @@ public sealed class RunningSystem : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private RunningSystem(WebApplication app, string baseUrl, string connectionString)
+    private RunningSystem(WebApplication app, string baseUrl, string connectionString, string operatorEmail)
     {
         _app = app;
         BaseUrl = baseUrl;
         ConnectionString = connectionString;
+        OperatorEmail = operatorEmail;
     }
 
     public string BaseUrl { get; }
+
+    /// <summary>A platform operator's address: whoever signs up with it may pause and resume providers.</summary>
+    public string OperatorEmail { get; }
 
     public string ConnectionString { get; }
 
@@ -37,6 +41,7 @@ public sealed class RunningSystem : IAsyncDisposable
         var port = LocalPostgresServer.FreePort();
         var baseUrl = $"http://127.0.0.1:{port}";
         var clusterId = "browser-" + Guid.NewGuid().ToString("N")[..6];
+        var operatorEmail = $"operator-{clusterId}@example.test";
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
             EnvironmentName = Environments.Development,
@@ -55,6 +60,7 @@ public sealed class RunningSystem : IAsyncDisposable
             ["Logging:LogLevel:Default"] = "Warning",
             ["Automator:Jwt:SigningKey"] = "browser-tests-signing-key-0123456789abcdef0123456789abcdef",
             [$"Automator:Encryption:Keys:{AutomatorApp.EncryptionKeyId}"] = AutomatorApp.EncryptionKey,
+            ["Automator:Operators:Emails:0"] = operatorEmail,
         };
         builder.Configuration.AddInMemoryCollection(settings);
         builder.WebHost.UseUrls(baseUrl);
@@ -62,7 +68,7 @@ public sealed class RunningSystem : IAsyncDisposable
         var app = builder.Build();
         await app.UseAutomatorSiloAsync();
         await app.StartAsync();
-        return new RunningSystem(app, baseUrl, connectionString);
+        return new RunningSystem(app, baseUrl, connectionString, operatorEmail);
     }
 
     public T GetRequiredService<T>() where T : notnull => _app.Services.GetRequiredService<T>();

@@ -116,10 +116,11 @@ public sealed class DeliveryApiTests
     [Fact]
     public async Task Providers_list_shows_each_provider_and_pause_moves_traffic_until_resume()
     {
-        await using var harness = await DeliveryHarness.StartAsync();
+        await using var harness = await DeliveryHarness.StartAsync(settings: new Dictionary<string, string?> { ["Automator:Operators:Key"] = "operator-key-for-delivery-tests" });
         var org = await harness.SeedOrganizationAsync();
         var template = await harness.SeedTemplateAsync(org);
-        using var client = harness.Web.CreateClientFor(org, Scopes.ProvidersRead, Scopes.ProvidersWrite);
+        using var client = harness.Web.CreateClient();
+        client.DefaultRequestHeaders.Add(OperatorKeyAuthenticationHandler.HeaderName, "operator-key-for-delivery-tests");
 
         var before = await harness.GetJsonAsync(client, "/v1/providers");
         var paused = await client.PostAsync("/v1/providers/sendgrid/pause", null);

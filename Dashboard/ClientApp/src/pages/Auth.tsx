@@ -54,7 +54,7 @@ export function AuthPage({ mode, onSignedIn }: { mode: 'login' | 'signup'; onSig
         <button type="submit" disabled={busy} data-testid="auth-submit">{signup ? 'Sign up' : 'Sign in'}</button>
         <p className="muted">
           {signup ? <>Already have an account? <Link to="/login" data-testid="to-login">Sign in</Link></>
-            : <>New here? <Link to="/signup" data-testid="to-signup">Create an account</Link></>}
+            : <>New here? <Link to="/signup" data-testid="to-signup">Create an account</Link> · <Link to="/reset-password" data-testid="to-reset">Forgot your password?</Link></>}
         </p>
       </form>
     </main>

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { api, errorText, type Provider } from '../api';
+import { api, errorText, type Organization, type Provider } from '../api';
 import { useLive } from '../live';
 
 const HISTORY = 60;
@@ -41,9 +41,33 @@ export function ProvidersPage() {
   const [samples, setSamples] = useState<Sample[]>([]);
   const [busy, setBusy] = useState<string | null>(null);
 
+  const [organization, setOrganization] = useState<Organization | null>(null);
+
   const load = () => api.get<Provider[] | { items: Provider[] }>('/v1/providers')
     .then((p) => setProviders(Array.isArray(p) ? p : p.items))
     .catch((err) => setError(errorText(err)));
+
+  useEffect(() => {
+    api.get<Organization>('/v1/organization').then(setOrganization).catch(() => setOrganization(null));
+  }, []);
+
+  // Provider accounts are shared by every organization: only operators pause them. A tenant pauses its own sending.
+  const tenantView = (providers ?? []).some((p) => p.share !== undefined && p.share !== null);
+  const toggleSending = async () => {
+    if (!organization) {
+      return;
+    }
+    setBusy('organization');
+    setError(null);
+    try {
+      const action = organization.sendingPaused ? 'resume' : 'pause';
+      setOrganization(await api.post<Organization>(`/v1/organization/sending/${action}`));
+    } catch (err) {
+      setError(errorText(err));
+    } finally {
+      setBusy(null);
+    }
+  };
 
   useEffect(() => {
     void load();
@@ -83,6 +107,15 @@ export function ProvidersPage() {
         <div className="card stat"><span className="muted">Sends per second</span><b data-testid="send-rate">{(latest?.total ?? 0).toFixed(1)}</b></div>
         <div className="card stat"><span className="muted">Events ingested per second</span><b data-testid="event-rate">{(latest?.events ?? 0).toFixed(1)}</b></div>
       </div>
+      {organization && (
+        <div className="card stat" data-testid="organization-sending">
+          <span className="muted">Sending of {organization.name}</span>
+          <b data-testid="organization-sending-state">{organization.sendingPaused ? 'paused' : 'active'}</b>
+          <button type="button" disabled={busy === 'organization'} onClick={() => void toggleSending()} data-testid="organization-sending-toggle">
+            {organization.sendingPaused ? 'Resume our sending' : 'Pause our sending'}
+          </button>
+        </div>
+      )}
       <RateChart samples={samples} names={names} />
       {providers === null && !error && <p role="status">Loading providers…</p>}
       {providers && (
@@ -106,10 +139,12 @@ export function ProvidersPage() {
                 <td>{p.sentLastMinute ?? '—'}</td>
                 <td>{p.errorsLastMinute ?? '—'}</td>
                 <td>
-                  <button type="button" disabled={busy === p.name} onClick={() => void toggle(p)} data-testid={`provider-toggle-${p.name}`}
-                    aria-label={`${p.state === 'paused' ? 'Resume' : 'Pause'} ${p.name}`}>
-                    {p.state === 'paused' ? 'Resume' : 'Pause'}
-                  </button>
+                  {!tenantView && (
+                    <button type="button" disabled={busy === p.name} onClick={() => void toggle(p)} data-testid={`provider-toggle-${p.name}`}
+                      aria-label={`${p.state === 'paused' ? 'Resume' : 'Pause'} ${p.name}`}>
+                      {p.state === 'paused' ? 'Resume' : 'Pause'}
+                    </button>
+                  )}
                 </td>
               </tr>
             ))}
