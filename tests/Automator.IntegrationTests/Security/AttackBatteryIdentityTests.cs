@@ -214,7 +214,7 @@ public sealed class AttackBatteryIdentityTests(ApiFixture fixture)
     {
         var connectionString = await SharedPostgres.CreateMigratedDatabaseAsync("sec");
         await using var app = new AutomatorApp(connectionString, "sec-" + Guid.NewGuid().ToString("N")[..6], OperatorSettings($"op-{Guid.NewGuid():N}@example.test"));
-        await using var production = app.WithWebHostBuilder(b => b.UseEnvironment(Environments.Production));
+        await using var production = app.WithWebHostBuilder(b => b.UseEnvironment(Environments.Production).UseSetting("Automator:PublicBaseUrl", "https://mail.automator.test"));
         var (token, _) = production.Services.GetRequiredService<AccessTokens>().Issue(Guid.NewGuid(), Guid.NewGuid(), Roles.Owner);
         using var tenant = production.CreateClient();
         tenant.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
