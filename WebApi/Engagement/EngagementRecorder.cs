@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Threading.Channels;
 using Automator.Delivery;
 using Automator.Delivery.SendLog;
 using Automator.Journeys;
@@ -24,9 +25,16 @@ internal sealed class EngagementRecorder(
     IContactSync sync,
     EngagementOptions options,
     TimeProvider time,
-    ILogger<EngagementRecorder> logger) : IEngagementRecorder
+    ILogger<EngagementRecorder> logger) : IEngagementRecorder, IAsyncDisposable
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    // Committed engagement waiting to reach its contacts, in the order it was recorded. Bounded: a recorder that
+    // outruns the event path waits for it rather than holding an unbounded backlog.
+    private readonly Channel<List<SendDecision>> _toEmit = Channel.CreateBounded<List<SendDecision>>(
+        new BoundedChannelOptions(1_000) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+
+    private Task? _emitter;
 
     public async Task<EngagementResult> RecordAsync(IReadOnlyList<EngagementSignal> signals, CancellationToken cancellationToken)
     {
@@ -72,7 +80,14 @@ internal sealed class EngagementRecorder(
         }
 
         Count(decisions);
-        await EmitAsync(decisions);
+        if (decisions.Any(d => d.Events.Count > 0))
+        {
+            // The answer waits for the commit only: the events follow on one background loop, so a pixel or a
+            // provider's batch is not held up by the journeys it wakes.
+            _ = LazyInitializer.EnsureInitialized(ref _emitter, () => Task.Run(EmitLoopAsync));
+            await _toEmit.Writer.WriteAsync(decisions, cancellationToken);
+        }
+
         await SyncSuppressedAsync(suppressed, cancellationToken);
         return new EngagementResult(signals.Count - duplicates - unknown, duplicates, unknown);
     }
@@ -384,6 +399,30 @@ internal sealed class EngagementRecorder(
             }
 
             counters.Add(byWorkflow.Key.OrganizationId, byWorkflow.Key.Item2, deltas);
+        }
+    }
+
+    private async Task EmitLoopAsync()
+    {
+        var batch = new List<SendDecision>();
+        while (await _toEmit.Reader.WaitToReadAsync())
+        {
+            batch.Clear();
+            while (batch.Count < 5_000 && _toEmit.Reader.TryRead(out var decisions))
+            {
+                batch.AddRange(decisions);
+            }
+
+            await EmitAsync(batch);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _toEmit.Writer.TryComplete();
+        if (_emitter is { } emitter)
+        {
+            await emitter;
         }
     }
 

@@ -13,5 +13,6 @@ public static class BenchScenarios
         ["delivery"] = DeliveryBench.RunAsync,
         ["contact-cipher"] = CipherBench.RunAsync,
         ["webhooks"] = WebhookBench.RunAsync,
+        ["tracking"] = TrackingBench.RunAsync,
     };
 }

@@ -133,7 +133,7 @@ public static class WebhookBench
         return bodies.Select(b => (b, timestamp, SendGridSignatureVerifier.Sign(key, timestamp, b))).ToList();
     }
 
-    private static async Task<List<(Guid Id, string Key)>> SeedSendsAsync(string connectionString, int count)
+    internal static async Task<List<(Guid Id, string Key)>> SeedSendsAsync(string connectionString, int count)
     {
         var organization = Guid.NewGuid();
         var workflow = Guid.NewGuid();
@@ -167,7 +167,7 @@ public static class WebhookBench
         await command.ExecuteNonQueryAsync();
     }
 
-    private static async Task<WebApplication> StartSystemAsync(string connectionString, int port, string publicKey)
+    internal static async Task<WebApplication> StartSystemAsync(string connectionString, int port, string publicKey)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
         builder.Logging.ClearProviders();
@@ -183,6 +183,7 @@ public static class WebhookBench
             ["Automator:PublicBaseUrl"] = "https://mail.bench.test",
             ["Automator:Providers:SendGrid:WebhookPublicKey"] = publicKey,
             ["Automator:Outbox:Path"] = Path.Combine(Path.GetTempPath(), "automator-bench-outbox"),
+            ["Automator:RateLimits:Enabled"] = "false",
         });
         builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
         await builder.AddAutomatorSiloAsync();
