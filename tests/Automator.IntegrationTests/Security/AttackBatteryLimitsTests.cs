@@ -1,0 +1,105 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Automator.IntegrationTests.Api;
+using Automator.IntegrationTests.Infrastructure;
+using Npgsql;
+
+namespace Automator.IntegrationTests.Security;
+
+/// <summary>One system for the resource-limit attacks: a migrated database and the co-hosted silo, WebApi and dashboard.</summary>
+public sealed class AttackBatteryLimitsFixture : IAsyncLifetime
+{
+    public AutomatorApp App { get; private set; } = null!;
+
+    public string ConnectionString { get; private set; } = "";
+
+    public async Task InitializeAsync()
+    {
+        ConnectionString = await SharedPostgres.CreateMigratedDatabaseAsync("attack");
+        var settings = ApiFixture.HighLimits;
+        App = new AutomatorApp(ConnectionString, "attack-" + Guid.NewGuid().ToString("N")[..6], settings);
+        _ = App.Server;
+    }
+
+    public async Task DisposeAsync() => await App.DisposeAsync();
+
+    public async Task<long> ScalarAsync(string sql, params (string Name, object Value)[] parameters)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value);
+        }
+
+        return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+}
+
+/// <summary>
+/// Each resource-limit exploit attempted as a tenant: the attack is refused or contained, the process still serves, and
+/// another tenant's data is as it was.
+/// </summary>
+public sealed class AttackBatteryLimitsTests(AttackBatteryLimitsFixture fixture) : IClassFixture<AttackBatteryLimitsFixture>
+{
+    private AutomatorApp App => fixture.App;
+
+    private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
+
+    private async Task AssertStillServingAsync()
+    {
+        using var anonymous = App.CreateClient();
+        var live = await anonymous.GetAsync("/health/live");
+        Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+    }
+
+    /// <summary>Another tenant with a workflow and a template, to check nothing of theirs moved.</summary>
+    private async Task<(TestTenant Tenant, string Snapshot)> BystanderAsync()
+    {
+        var tenant = await TestTenant.CreateAsync(App);
+        using var client = tenant.Client(App);
+        var template = await HttpAssert.JsonAsync(await client.PostAsJsonAsync("/v1/templates", new { name = "Hello", subject = "Hi", html = "<p>Hi {{ contact.firstName }}</p>" }), HttpStatusCode.Created);
+        var templateId = template.GetProperty("id").GetGuid();
+        var workflow = $$"""
+            { "name": "Bystander", "trigger": { "type": "manual" }, "start": "a",
+              "steps": [ { "id": "a", "type": "send", "templateId": "{{templateId}}", "next": null } ] }
+            """;
+        await HttpAssert.JsonAsync(await client.PostAsync("/v1/workflows", Json(workflow)), HttpStatusCode.Created);
+        return (tenant, await SnapshotAsync(tenant));
+    }
+
+    private async Task<string> SnapshotAsync(TestTenant tenant)
+    {
+        using var client = tenant.Client(App);
+        var workflows = await HttpAssert.JsonAsync(await client.GetAsync("/v1/workflows"), HttpStatusCode.OK);
+        var templates = await HttpAssert.JsonAsync(await client.GetAsync("/v1/templates"), HttpStatusCode.OK);
+        var sends = await HttpAssert.JsonAsync(await client.GetAsync("/v1/sends"), HttpStatusCode.OK);
+        return string.Join("\n", workflows.GetRawText(), templates.GetRawText(), sends.GetRawText());
+    }
+
+    private async Task AssertUntouchedAsync((TestTenant Tenant, string Snapshot) bystander) =>
+        Assert.Equal(bystander.Snapshot, await SnapshotAsync(bystander.Tenant));
+
+    [Fact]
+    public async Task Finding_2_a_workflow_of_20000_chained_steps_is_400_naming_steps_and_the_process_survives()
+    {
+        var bystander = await BystanderAsync();
+        var attacker = await TestTenant.CreateAsync(App);
+        using var client = attacker.Client(App);
+        var steps = string.Join(",", Enumerable.Range(0, 20_000).Select(i => $$"""{"id":"s{{i}}","type":"updateContact","set":{},"next":{{(i + 1 < 20_000 ? $"\"s{i + 1}\"" : "null")}}}"""));
+        var body = $$"""{"name":"Deep","trigger":{"type":"manual"},"start":"s0","steps":[{{steps}}]}""";
+        Assert.True(Encoding.UTF8.GetByteCount(body) < 2 * 1024 * 1024, "the body stays under the request size limit");
+
+        var response = await client.PostAsync("/v1/workflows", Json(body));
+
+        var problem = await HttpAssert.ProblemAsync(response, HttpStatusCode.BadRequest, "steps");
+        Assert.Contains("500", problem.GetProperty("errors").GetProperty("steps")[0].GetString(), StringComparison.Ordinal);
+        await AssertStillServingAsync();
+        var mine = await HttpAssert.JsonAsync(await client.GetAsync("/v1/workflows"), HttpStatusCode.OK);
+        Assert.Empty(mine.GetProperty("items").EnumerateArray());
+        await AssertUntouchedAsync(bystander);
+    }
+}
