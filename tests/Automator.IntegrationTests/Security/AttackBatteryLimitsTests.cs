@@ -102,4 +102,42 @@ public sealed class AttackBatteryLimitsTests(AttackBatteryLimitsFixture fixture)
         Assert.Empty(mine.GetProperty("items").EnumerateArray());
         await AssertUntouchedAsync(bystander);
     }
+
+    private const string DoublingTemplate = "{% assign s = \"x\" %}{% for i in (1..30) %}{% assign s = s | append: s %}{% endfor %}{{ s }}";
+
+    [Fact]
+    public async Task Finding_3_a_template_that_doubles_a_string_is_a_clear_error_in_preview_and_fails_its_send()
+    {
+        var bystander = await BystanderAsync();
+        var attacker = await TestTenant.CreateAsync(App);
+        using var client = attacker.Client(App);
+        var template = await HttpAssert.JsonAsync(await client.PostAsJsonAsync("/v1/templates", new { name = "Bomb", subject = "Hi", html = DoublingTemplate }), HttpStatusCode.Created);
+        var templateId = template.GetProperty("id").GetGuid();
+
+        var preview = await client.PostAsJsonAsync($"/v1/templates/{templateId}/preview", new { });
+
+        var problem = await HttpAssert.ProblemAsync(preview, HttpStatusCode.BadRequest, "html");
+        Assert.Contains("longer than", problem.GetProperty("errors").GetProperty("html")[0].GetString(), StringComparison.Ordinal);
+        await AssertStillServingAsync();
+
+        var email = $"bomb-{Guid.NewGuid():N}@example.test";
+        await HttpAssert.JsonAsync(await client.PostAsJsonAsync("/v1/contacts", new { email }), HttpStatusCode.Created);
+        var workflow = await HttpAssert.JsonAsync(await client.PostAsync("/v1/workflows", Json($$"""
+            { "name": "Bomb", "trigger": { "type": "manual" }, "start": "send",
+              "steps": [ { "id": "send", "type": "send", "templateId": "{{templateId}}", "next": null } ] }
+            """)), HttpStatusCode.Created);
+        var workflowId = workflow.GetProperty("id").GetGuid();
+        await HttpAssert.JsonAsync(await client.PostAsync($"/v1/workflows/{workflowId}/activate", null), HttpStatusCode.OK);
+        Assert.Equal(HttpStatusCode.Accepted, (await client.PostAsync($"/v1/workflows/{workflowId}/enroll", Json($$"""{ "emails": ["{{email}}"] }"""))).StatusCode);
+
+        var sends = await Eventually.WaitAsync(
+            async () => await HttpAssert.JsonAsync(await client.GetAsync($"/v1/sends?workflowId={workflowId}"), HttpStatusCode.OK),
+            s => s.GetProperty("items").EnumerateArray().Any(i => i.GetProperty("status").GetString() == "failed"),
+            TimeSpan.FromSeconds(30), "the send to fail");
+        var send = Assert.Single(sends.GetProperty("items").EnumerateArray());
+        Assert.Contains("html", send.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Contains("longer than", send.GetProperty("error").GetString(), StringComparison.Ordinal);
+        await AssertStillServingAsync();
+        await AssertUntouchedAsync(bystander);
+    }
 }
