@@ -48,6 +48,7 @@ public static class ServiceCollectionExtensions
             services.TryAddSingleton<IJourneyWakeIndex, PostgresJourneyWakeIndex>();
             services.TryAddSingleton<IWorkflowCatalog, PostgresWorkflowCatalog>();
             services.TryAddSingleton<IContactPropertyWriter, PostgresContactPropertyWriter>();
+            services.TryAddSingleton<IWebhookSecrets, PostgresWebhookSecrets>();
         }
         else
         {
@@ -55,6 +56,7 @@ public static class ServiceCollectionExtensions
             services.TryAddSingleton<IJourneyWakeIndex, InMemoryJourneyWakeIndex>();
             services.TryAddSingleton<IWorkflowCatalog, NoWorkflowCatalog>();
             services.TryAddSingleton<IContactPropertyWriter, NoContactPropertyWriter>();
+            services.TryAddSingleton<IWebhookSecrets, InMemoryWebhookSecrets>();
         }
 
         services.TryAddSingleton<LoggingSendStep>();

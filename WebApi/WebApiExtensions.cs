@@ -118,6 +118,7 @@ public static class WebApiExtensions
         app.MapWorkflowsApi();
         app.MapEventsApi();
         app.MapWorkflowWebhooks();
+        app.MapWebhookSigningApi();
         app.MapDeliveryApi();
         return app;
     }

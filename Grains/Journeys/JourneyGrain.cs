@@ -260,7 +260,7 @@ public sealed class JourneyGrain(
             await FlushSendsAsync();
             foreach (var webhook in plan.Actions.OfType<JourneyAction.Webhook>())
             {
-                services.Webhooks.Enqueue(webhook.Url, webhook.Method, webhook.BodyJson, _journeyId, webhook.StepId);
+                services.Webhooks.Enqueue(_organizationId, webhook.Url, webhook.Method, webhook.BodyJson, _journeyId, webhook.StepId);
             }
 
             outcome.ContactUpdates = plan.Actions.OfType<JourneyAction.UpdateContact>().Select(u => u.SetJson).ToList();

@@ -39,6 +39,12 @@ public sealed class JourneyOptions
     /// <summary>A contact grain idle this long is deactivated (it only routes events; its state is stored).</summary>
     public TimeSpan ContactCollectionAge { get; set; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>Outbound webhook calls one organization may have in flight at once; more wait for a slot.</summary>
+    public int WebhookConcurrencyPerOrganization { get; set; } = 8;
+
+    /// <summary>Bytes of a webhook response's body read at most; the rest is never downloaded.</summary>
+    public int WebhookResponseBodyLimit { get; set; } = 64 * 1024;
+
     /// <summary>Outbound webhook steps may call private and loopback addresses (tests only).</summary>
     public bool AllowPrivateWebhooks { get; set; }
 }

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Automator.IntegrationTests.Api;
 using Automator.IntegrationTests.Infrastructure;
+using Automator.Journeys;
 using Npgsql;
 
 namespace Automator.IntegrationTests.Security;
@@ -19,6 +20,7 @@ public sealed class AttackBatteryLimitsFixture : IAsyncLifetime
     {
         ConnectionString = await SharedPostgres.CreateMigratedDatabaseAsync("attack");
         var settings = ApiFixture.HighLimits;
+        settings["Automator:Journeys:AllowPrivateWebhooks"] = "true";
         App = new AutomatorApp(ConnectionString, "attack-" + Guid.NewGuid().ToString("N")[..6], settings);
         _ = App.Server;
     }
@@ -139,5 +141,57 @@ public sealed class AttackBatteryLimitsTests(AttackBatteryLimitsFixture fixture)
         Assert.Contains("longer than", send.GetProperty("error").GetString(), StringComparison.Ordinal);
         await AssertStillServingAsync();
         await AssertUntouchedAsync(bystander);
+    }
+
+    private async Task<Guid> ActiveWebhookWorkflowAsync(HttpClient client, string url)
+    {
+        var workflow = await HttpAssert.JsonAsync(await client.PostAsync("/v1/workflows", Json($$"""
+            { "name": "Hook", "trigger": { "type": "manual" }, "start": "call",
+              "steps": [ { "id": "call", "type": "webhook", "url": "{{url}}", "method": "POST", "body": { "hello": "world" }, "next": null } ] }
+            """)), HttpStatusCode.Created);
+        var id = workflow.GetProperty("id").GetGuid();
+        await HttpAssert.JsonAsync(await client.PostAsync($"/v1/workflows/{id}/activate", null), HttpStatusCode.OK);
+        return id;
+    }
+
+    private static async Task EnrollAsync(HttpClient client, Guid workflowId, int count)
+    {
+        var emails = Enumerable.Range(0, count).Select(_ => $"hook-{Guid.NewGuid():N}@example.test").ToList();
+        await HttpAssert.JsonAsync(await client.PostAsJsonAsync("/v1/contacts/batch", new { contacts = emails.Select(e => new { email = e }) }), HttpStatusCode.OK);
+        var enrolled = await HttpAssert.JsonAsync(await client.PostAsJsonAsync($"/v1/workflows/{workflowId}/enroll", new { emails }), HttpStatusCode.Accepted);
+        Assert.Equal(count, enrolled.GetProperty("enrolled").GetInt32());
+    }
+
+    [Fact]
+    public async Task Finding_7_webhook_steps_are_bounded_per_organization_read_little_of_a_huge_answer_and_are_signed()
+    {
+        await using var receiver = new WebhookReceiver();
+        var bystander = await BystanderAsync();
+        var attacker = await TestTenant.CreateAsync(App);
+        using var client = attacker.Client(App);
+        var workflowId = await ActiveWebhookWorkflowAsync(client, $"http://127.0.0.1:{receiver.Port}/held");
+
+        await EnrollAsync(client, workflowId, 12);
+
+        await Eventually.WaitAsync(() => Task.FromResult(receiver.Requests.Count), n => n >= 8, TimeSpan.FromSeconds(30), "eight webhook calls in flight");
+        // The others wait for a slot; another organization's call is not held up by them.
+        using var other = bystander.Tenant.Client(App);
+        var otherWorkflow = await ActiveWebhookWorkflowAsync(other, $"http://127.0.0.1:{receiver.Port}/free");
+        await EnrollAsync(other, otherWorkflow, 1);
+        await Eventually.WaitAsync(() => Task.FromResult(receiver.Requests.Count(r => r.Path == "/free")), n => n == 1, TimeSpan.FromSeconds(30), "the other organization's call");
+        Assert.Equal(8, receiver.Requests.Count(r => r.Path == "/held"));
+
+        receiver.Release();
+        await Eventually.WaitAsync(() => Task.FromResult(receiver.BytesWritten.Count), n => n == 13, TimeSpan.FromSeconds(60), "every call answered and hung up");
+
+        Assert.All(receiver.BytesWritten, written => Assert.True(written < 16 * 1024 * 1024, $"{written} bytes written before the caller hung up"));
+        var secret = (await HttpAssert.JsonAsync(await client.GetAsync("/v1/organization/webhook-signing-secret"), HttpStatusCode.OK)).GetProperty("secret").GetString()!;
+        var held = receiver.Requests.Where(r => r.Path == "/held").ToList();
+        Assert.Equal(12, held.Count);
+        Assert.All(held, r => Assert.True(WebhookSignature.Verify(secret, r.Headers[WebhookSignature.SignatureHeader], r.Body), "signed with the organization's secret"));
+        Assert.Equal(12, held.Select(r => Guid.Parse(r.Headers[WebhookSignature.DeliveryHeader])).Distinct().Count());
+        var free = Assert.Single(receiver.Requests, r => r.Path == "/free");
+        Assert.False(WebhookSignature.Verify(secret, free.Headers[WebhookSignature.SignatureHeader], free.Body), "another organization signs with its own secret");
+        await AssertStillServingAsync();
     }
 }
