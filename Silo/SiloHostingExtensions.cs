@@ -3,6 +3,7 @@ using Automator.Dashboard;
 using Automator.Infrastructure.Database;
 using Automator.Infrastructure.Storage;
 using Automator.Journeys;
+using Automator.Hosting;
 using Automator.Silo.Demo;
 using Automator.WebApi;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -116,6 +117,11 @@ public static class SiloHostingExtensions
         {
             builder.AddWebApi();
             var demo = configuration.GetSection(DemoOptions.Section).Get<DemoOptions>() ?? new DemoOptions();
+            if (DevelopmentDefaults.DemoSeedProblem(demo.Seed, builder.Environment.IsDevelopment()) is { } problem)
+            {
+                throw new InvalidOperationException(problem);
+            }
+
             if (demo.Seed && durable)
             {
                 builder.Services.AddSingleton(demo);

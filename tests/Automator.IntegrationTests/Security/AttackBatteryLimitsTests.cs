@@ -5,6 +5,7 @@ using System.Text.Json;
 using Automator.IntegrationTests.Api;
 using Automator.IntegrationTests.Infrastructure;
 using Automator.Journeys;
+using Microsoft.AspNetCore.Hosting;
 using Npgsql;
 
 namespace Automator.IntegrationTests.Security;
@@ -193,5 +194,61 @@ public sealed class AttackBatteryLimitsTests(AttackBatteryLimitsFixture fixture)
         var free = Assert.Single(receiver.Requests, r => r.Path == "/free");
         Assert.False(WebhookSignature.Verify(secret, free.Headers[WebhookSignature.SignatureHeader], free.Body), "another organization signs with its own secret");
         await AssertStillServingAsync();
+    }
+
+    /// <summary>Starts a host of the same cluster database outside Development and returns why it failed, or null.</summary>
+    private async Task<string?> StartProductionHostAsync(Dictionary<string, string?> settings)
+    {
+        await using var app = new AutomatorApp(fixture.ConnectionString, "prod-" + Guid.NewGuid().ToString("N")[..6], settings);
+        await using var production = app.WithWebHostBuilder(b => b.UseEnvironment("Production"));
+        try
+        {
+            using var client = production.CreateClient();
+            var live = await client.GetAsync("/health/live");
+            Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+            return null;
+        }
+        catch (Exception ex)
+        {
+            return string.Join(" | ", Flatten(ex).Select(e => e.Message));
+        }
+    }
+
+    private static IEnumerable<Exception> Flatten(Exception ex)
+    {
+        for (Exception? e = ex; e is not null; e = e.InnerException)
+        {
+            yield return e;
+            if (e is AggregateException aggregate)
+            {
+                foreach (var inner in aggregate.InnerExceptions.SelectMany(Flatten))
+                {
+                    yield return inner;
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Finding_11_outside_development_the_demo_seed_and_a_public_signing_key_fail_start_up()
+    {
+        var bystander = await BystanderAsync();
+        const string PublicKey = "local-development-signing-key-change-me-0123456789";
+        const string OwnKey = "a-production-secret-of-forty-eight-bytes-000000000";
+
+        var demo = await StartProductionHostAsync(new() { ["Automator:Demo:Seed"] = "true", ["Automator:Jwt:SigningKey"] = OwnKey });
+        var publicKey = await StartProductionHostAsync(new() { ["Automator:Jwt:SigningKey"] = PublicKey });
+        var missingKey = await StartProductionHostAsync(new() { ["Automator:Jwt:SigningKey"] = "" });
+        var safe = await StartProductionHostAsync(new() { ["Automator:Jwt:SigningKey"] = OwnKey });
+
+        Assert.Contains("Automator:Demo:Seed", demo, StringComparison.Ordinal);
+        Assert.Contains("Automator:Jwt:SigningKey", publicKey, StringComparison.Ordinal);
+        Assert.Contains("Automator:Jwt:SigningKey", missingKey, StringComparison.Ordinal);
+        Assert.Null(safe);
+        using var anonymous = App.CreateClient();
+        var login = await anonymous.PostAsJsonAsync("/v1/auth/login", new { email = "demo@automator.local", password = "demo-password" });
+        Assert.Equal(HttpStatusCode.Unauthorized, login.StatusCode);
+        await AssertStillServingAsync();
+        await AssertUntouchedAsync(bystander);
     }
 }
