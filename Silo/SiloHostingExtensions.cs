@@ -4,6 +4,7 @@ using Automator.Infrastructure.Database;
 using Automator.Infrastructure.Storage;
 using Automator.Journeys;
 using Automator.Hosting;
+using Automator.WebApi.Http;
 using Automator.Silo.Demo;
 using Automator.WebApi;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -140,6 +141,7 @@ public static class SiloHostingExtensions
     public static Task UseAutomatorSiloAsync(this WebApplication app)
     {
         var hosting = app.Configuration.GetSection(HostingOptions.Section).Get<HostingOptions>() ?? new HostingOptions();
+        app.UseSecurityHeaders();
         app.MapHealthChecks("/health/live", new() { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", new() { Predicate = c => c.Tags.Contains("ready") });
         app.MapPrometheusScrapingEndpoint("/metrics");

@@ -96,6 +96,7 @@ public static class WebApiExtensions
 
     public static WebApplication MapWebApi(this WebApplication app)
     {
+        app.UseSecurityHeaders();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseApiStorageCheck();

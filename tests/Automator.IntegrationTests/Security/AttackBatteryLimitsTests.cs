@@ -197,7 +197,7 @@ public sealed class AttackBatteryLimitsTests(AttackBatteryLimitsFixture fixture)
     }
 
     /// <summary>Starts a host of the same cluster database outside Development and returns why it failed, or null.</summary>
-    private async Task<string?> StartProductionHostAsync(Dictionary<string, string?> settings)
+    private async Task<string?> StartProductionHostAsync(Dictionary<string, string?> settings, Func<HttpClient, Task>? probe = null)
     {
         await using var app = new AutomatorApp(fixture.ConnectionString, "prod-" + Guid.NewGuid().ToString("N")[..6], settings);
         await using var production = app.WithWebHostBuilder(b => b.UseEnvironment("Production"));
@@ -206,6 +206,11 @@ public sealed class AttackBatteryLimitsTests(AttackBatteryLimitsFixture fixture)
             using var client = production.CreateClient();
             var live = await client.GetAsync("/health/live");
             Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+            if (probe is not null)
+            {
+                await probe(client);
+            }
+
             return null;
         }
         catch (Exception ex)
@@ -248,6 +253,70 @@ public sealed class AttackBatteryLimitsTests(AttackBatteryLimitsFixture fixture)
         using var anonymous = App.CreateClient();
         var login = await anonymous.PostAsJsonAsync("/v1/auth/login", new { email = "demo@automator.local", password = "demo-password" });
         Assert.Equal(HttpStatusCode.Unauthorized, login.StatusCode);
+        await AssertStillServingAsync();
+        await AssertUntouchedAsync(bystander);
+    }
+
+    private static void AssertEverywhereHeaders(HttpResponseMessage response)
+    {
+        Assert.Equal("nosniff", response.Headers.GetValues("X-Content-Type-Options").Single());
+        Assert.Equal("DENY", response.Headers.GetValues("X-Frame-Options").Single());
+        Assert.Equal("no-referrer", response.Headers.GetValues("Referrer-Policy").Single());
+    }
+
+    private static string Csp(HttpResponseMessage response) => response.Headers.GetValues("Content-Security-Policy").Single();
+
+    [Fact]
+    public async Task Finding_12_pages_and_answers_carry_security_headers_and_the_dashboard_and_api_reference_still_load()
+    {
+        var bystander = await BystanderAsync();
+        var attacker = await TestTenant.CreateAsync(App);
+        using var client = attacker.Client(App);
+
+        var page = await client.GetAsync("/workflows");
+        var api = await client.GetAsync("/v1/workflows");
+        var health = await client.GetAsync("/health/live");
+        var reference = await client.GetAsync("/scalar");
+        var notFound = await client.GetAsync($"/v1/workflows/{Guid.NewGuid()}");
+
+        foreach (var response in new[] { page, api, health, reference, notFound })
+        {
+            AssertEverywhereHeaders(response);
+            Assert.False(response.Headers.Contains("Strict-Transport-Security"), "no HSTS in Development");
+        }
+
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        var dashboardPolicy = Csp(page);
+        Assert.Contains("script-src 'self';", dashboardPolicy, StringComparison.Ordinal);
+        Assert.Contains("frame-ancestors 'none'", dashboardPolicy, StringComparison.Ordinal);
+        Assert.Contains("object-src 'none'", dashboardPolicy, StringComparison.Ordinal);
+        Assert.Matches(@"connect-src 'self' ws://[^; ]+", dashboardPolicy);
+        // The built dashboard loads only its own bundle: every script and stylesheet is a same-origin path.
+        var html = await page.Content.ReadAsStringAsync();
+        Assert.DoesNotMatch(@"<script(?![^>]*\bsrc=""/)[^>]*>\s*\S", html);
+        Assert.All(System.Text.RegularExpressions.Regex.Matches(html, @"(?:src|href)=""([^""]+)""").Select(m => m.Groups[1].Value),
+            url => Assert.StartsWith("/", url, StringComparison.Ordinal));
+        Assert.Equal("default-src 'none'; frame-ancestors 'none'", Csp(api));
+        Assert.Equal(HttpStatusCode.OK, reference.StatusCode);
+        var referencePolicy = Csp(reference);
+        Assert.Contains("frame-ancestors 'none'", referencePolicy, StringComparison.Ordinal);
+        var referenceHtml = await reference.Content.ReadAsStringAsync();
+        foreach (var src in System.Text.RegularExpressions.Regex.Matches(referenceHtml, @"<script[^>]*\bsrc=""([^""]+)""").Select(m => m.Groups[1].Value))
+        {
+            Assert.True(!src.StartsWith("http", StringComparison.Ordinal) || referencePolicy.Contains(new Uri(src).GetLeftPart(UriPartial.Authority), StringComparison.Ordinal), $"{src} is allowed by {referencePolicy}");
+            if (!src.StartsWith("http", StringComparison.Ordinal))
+            {
+                var script = await client.GetAsync(new Uri(new Uri("http://localhost/scalar/"), src).PathAndQuery);
+                Assert.Equal(HttpStatusCode.OK, script.StatusCode);
+            }
+        }
+
+        HttpResponseMessage? productionLive = null;
+        var failure = await StartProductionHostAsync(new() { ["Automator:Jwt:SigningKey"] = "a-production-secret-of-forty-eight-bytes-000000000" }, async production =>
+            productionLive = await production.GetAsync("/health/live"));
+        Assert.Null(failure);
+        AssertEverywhereHeaders(productionLive!);
+        Assert.StartsWith("max-age=", productionLive!.Headers.GetValues("Strict-Transport-Security").Single(), StringComparison.Ordinal);
         await AssertStillServingAsync();
         await AssertUntouchedAsync(bystander);
     }
