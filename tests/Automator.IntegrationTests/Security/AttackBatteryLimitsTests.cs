@@ -320,4 +320,67 @@ public sealed class AttackBatteryLimitsTests(AttackBatteryLimitsFixture fixture)
         await AssertStillServingAsync();
         await AssertUntouchedAsync(bystander);
     }
+
+    private async Task ExecuteAsync(string sql, params (string Name, object Value)[] parameters)
+    {
+        await using var connection = new NpgsqlConnection(fixture.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value);
+        }
+
+        await command.ExecuteNonQueryAsync();
+    }
+
+    [Fact]
+    public async Task Finding_14_suppression_hashes_are_keyed_never_shown_and_old_plain_hashes_still_suppress_until_rekeyed()
+    {
+        var bystander = await BystanderAsync();
+        var viewer = await TestTenant.CreateAsync(App);
+        using var client = viewer.Client(App);
+        var listed = $"listed-{Guid.NewGuid():N}@example.test";
+        var erased = $"erased-{Guid.NewGuid():N}@example.test";
+        var kept = $"kept-{Guid.NewGuid():N}@example.test";
+        var org = ("org", (object)viewer.OrganizationId);
+
+        // Added through the API, and a contact erased: neither row may hold the plain SHA-256 a viewer could confirm.
+        await HttpAssert.JsonAsync(await client.PostAsJsonAsync("/v1/suppressions", new { email = listed, reason = "manual" }), HttpStatusCode.Created);
+        var contact = await HttpAssert.JsonAsync(await client.PostAsJsonAsync("/v1/contacts", new { email = erased }), HttpStatusCode.Created);
+        Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"/v1/contacts/{contact.GetProperty("id").GetGuid()}")).StatusCode);
+
+        var page = await HttpAssert.JsonAsync(await client.GetAsync("/v1/suppressions"), HttpStatusCode.OK);
+        Assert.Equal(2, page.GetProperty("items").GetArrayLength());
+        Assert.All(page.GetProperty("items").EnumerateArray(), item => Assert.False(item.TryGetProperty("emailHash", out _), item.GetRawText()));
+        Assert.DoesNotContain("emailHash", page.GetRawText(), StringComparison.Ordinal);
+        Assert.Equal(0, await fixture.ScalarAsync(
+            "SELECT count(*) FROM suppressions WHERE organization_id = @org AND (email_hash = sha256(convert_to(@a, 'UTF8')) OR email_hash = sha256(convert_to(@b, 'UTF8')) OR hash_key IS NULL)",
+            org, ("a", listed), ("b", erased)));
+        var firstPage = await HttpAssert.JsonAsync(await client.GetAsync("/v1/suppressions?limit=1"), HttpStatusCode.OK);
+        var secondPage = await HttpAssert.JsonAsync(await client.GetAsync($"/v1/suppressions?limit=1&cursor={firstPage.GetProperty("nextCursor").GetString()}"), HttpStatusCode.OK);
+        Assert.Equal(1, secondPage.GetProperty("items").GetArrayLength());
+        Assert.Matches("^[0-9]+$", firstPage.GetProperty("nextCursor").GetString()!);
+
+        // Rows written before keyed hashes: an erased one (no address) still suppresses through its plain hash ...
+        await ExecuteAsync("INSERT INTO suppressions (organization_id, email_hash, reason) VALUES (@org, sha256(convert_to(@e, 'UTF8')), 'unsubscribed')", org, ("e", erased.Replace("erased-", "old-", StringComparison.Ordinal)));
+        var returning = await HttpAssert.JsonAsync(await client.PostAsJsonAsync("/v1/contacts", new { email = erased.Replace("erased-", "old-", StringComparison.Ordinal) }), HttpStatusCode.Created);
+        Assert.Equal("unsubscribed", returning.GetProperty("status").GetString());
+
+        // ... until its address is suppressed again, which re-keys it; one that kept its address is re-keyed at start-up.
+        await HttpAssert.JsonAsync(await client.PostAsJsonAsync("/v1/suppressions", new { email = erased.Replace("erased-", "old-", StringComparison.Ordinal), reason = "manual" }), HttpStatusCode.OK);
+        await ExecuteAsync("INSERT INTO suppressions (organization_id, email_hash, email, reason) VALUES (@org, sha256(convert_to(@e, 'UTF8')), @e, 'bounced')", org, ("e", kept));
+        var rekeying = Microsoft.Extensions.DependencyInjection.ActivatorUtilities.CreateInstance<Automator.Contacts.SuppressionRekeying>(App.Services);
+        while (await rekeying.RekeyBatchAsync(CancellationToken.None) > 0)
+        {
+        }
+
+        Assert.Equal(0, await fixture.ScalarAsync("SELECT count(*) FROM suppressions WHERE organization_id = @org AND hash_key IS NULL", org));
+        Assert.Equal(4, await fixture.ScalarAsync("SELECT count(*) FROM suppressions WHERE organization_id = @org", org));
+        Assert.Equal(1, await fixture.ScalarAsync("SELECT count(*) FROM suppressions WHERE organization_id = @org AND email = @e AND reason = 'bounced'", org, ("e", kept)));
+        var late = await HttpAssert.JsonAsync(await client.PostAsJsonAsync("/v1/contacts", new { email = kept }), HttpStatusCode.Created);
+        Assert.Equal("bounced", late.GetProperty("status").GetString());
+        await AssertStillServingAsync();
+        await AssertUntouchedAsync(bystander);
+    }
 }
