@@ -45,6 +45,12 @@ public sealed class JourneyOptions
     /// <summary>Bytes of a webhook response's body read at most; the rest is never downloaded.</summary>
     public int WebhookResponseBodyLimit { get; set; } = 64 * 1024;
 
+    /// <summary>Delay before the first retry of a webhook call that did not answer 2xx; each further retry waits four times longer.</summary>
+    public TimeSpan WebhookRetryBase { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Attempts of one webhook call at most (the first included).</summary>
+    public int WebhookMaxAttempts { get; set; } = 6;
+
     /// <summary>Outbound webhook steps may call private and loopback addresses (tests only).</summary>
     public bool AllowPrivateWebhooks { get; set; }
 }

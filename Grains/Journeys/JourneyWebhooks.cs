@@ -6,10 +6,11 @@ using Microsoft.Extensions.Options;
 
 namespace Automator.Journeys;
 
-/// <summary>Outbound webhook steps. Fire and forget with a timeout; never follows redirects.</summary>
+/// <summary>Outbound webhook steps: calls in the background with a timeout, never following redirects, and reports the outcome.</summary>
 public interface IJourneyWebhooks
 {
-    void Enqueue(Guid organizationId, string url, string method, string? bodyJson, string journeyId, string stepId);
+    /// <summary>Calls the URL in the background; <paramref name="completed"/> is told whether it answered 2xx.</summary>
+    void Enqueue(Guid organizationId, string url, string method, string? bodyJson, string journeyId, string stepId, string deliveryId, Func<bool, Task>? completed = null);
 }
 
 /// <summary>
@@ -66,10 +67,29 @@ public sealed class JourneyWebhooks : IJourneyWebhooks, IDisposable
     /// <summary>The per-organization limit on calls in flight (for tests and metrics).</summary>
     internal OrganizationGate Gate => _gate;
 
-    public void Enqueue(Guid organizationId, string url, string method, string? bodyJson, string journeyId, string stepId) =>
-        _ = SendAsync(organizationId, url, method, bodyJson, journeyId, stepId, Guid.CreateVersion7(_time.GetUtcNow()));
+    public void Enqueue(Guid organizationId, string url, string method, string? bodyJson, string journeyId, string stepId, string deliveryId, Func<bool, Task>? completed = null) =>
+        _ = SendAndReportAsync(organizationId, url, method, bodyJson, journeyId, stepId, deliveryId, completed);
 
-    private async Task SendAsync(Guid organizationId, string url, string method, string? bodyJson, string journeyId, string stepId, Guid deliveryId)
+    private async Task SendAndReportAsync(Guid organizationId, string url, string method, string? bodyJson, string journeyId, string stepId, string deliveryId, Func<bool, Task>? completed)
+    {
+        var succeeded = await SendAsync(organizationId, url, method, bodyJson, journeyId, stepId, deliveryId);
+        if (completed is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await completed(succeeded);
+        }
+        catch (Exception ex)
+        {
+            // The persisted intent stays; its retry time brings it back.
+            _logger.LogWarning(ex, "Webhook step {StepId} of {JourneyId}: its outcome could not be recorded.", stepId, journeyId);
+        }
+    }
+
+    private async Task<bool> SendAsync(Guid organizationId, string url, string method, string? bodyJson, string journeyId, string stepId, string deliveryId)
     {
         try
         {
@@ -77,8 +97,8 @@ public sealed class JourneyWebhooks : IJourneyWebhooks, IDisposable
             using var lease = await _gate.EnterAsync(organizationId, _client.Timeout * 2);
             if (lease is null)
             {
-                _logger.LogWarning("Webhook step {StepId} of {JourneyId} dropped: the organization has {Limit} calls in flight.", stepId, journeyId, _gate.Limit);
-                return;
+                _logger.LogWarning("Webhook step {StepId} of {JourneyId} not sent now: the organization has {Limit} calls in flight.", stepId, journeyId, _gate.Limit);
+                return false;
             }
 
             var hasBody = method != "GET" && method != "DELETE";
@@ -92,16 +112,18 @@ public sealed class JourneyWebhooks : IJourneyWebhooks, IDisposable
             var secret = await _secrets.GetOrCreateAsync(organizationId);
             request.Headers.Add("X-Automator-Journey", journeyId);
             request.Headers.Add("X-Automator-Step", stepId);
-            request.Headers.Add(WebhookSignature.DeliveryHeader, deliveryId.ToString());
+            request.Headers.Add(WebhookSignature.DeliveryHeader, deliveryId);
             request.Headers.Add(WebhookSignature.SignatureHeader, WebhookSignature.Header(secret, _time.GetUtcNow(), body));
             using var timeout = new CancellationTokenSource(_client.Timeout);
             using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
             var read = await DrainAsync(response, timeout.Token);
             _logger.LogInformation("Webhook step {StepId} of {JourneyId}: {Status} ({Bytes} bytes read)", stepId, journeyId, (int)response.StatusCode, read);
+            return response.IsSuccessStatusCode;
         }
         catch (Exception ex)
         {
             _logger.LogWarning(ex, "Webhook step {StepId} of {JourneyId} failed.", stepId, journeyId);
+            return false;
         }
     }
 

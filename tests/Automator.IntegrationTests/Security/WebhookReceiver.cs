@@ -32,7 +32,12 @@ public sealed class WebhookReceiver : IAsyncDisposable
     /// <summary>Bytes of the endless body written to each finished connection.</summary>
     public ConcurrentQueue<long> BytesWritten { get; } = new();
 
+    /// <summary>Requests to <c>/flaky</c> answered 500 before the first 200.</summary>
+    public int FailFirst { get; init; }
+
     public void Release() => _release.TrySetResult();
+
+    private int _flaky;
 
     private async Task AcceptAsync()
     {
@@ -80,6 +85,12 @@ public sealed class WebhookReceiver : IAsyncDisposable
         }
 
         Requests.Enqueue(new ReceivedRequest(path, headers, Encoding.UTF8.GetString(body)));
+        if (path.StartsWith("/flaky", StringComparison.Ordinal) && Interlocked.Increment(ref _flaky) <= FailFirst)
+        {
+            await stream.WriteAsync("HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"u8.ToArray(), _stop.Token);
+            return;
+        }
+
         if (path.StartsWith("/held", StringComparison.Ordinal))
         {
             await _release.Task.WaitAsync(_stop.Token);
