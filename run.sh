@@ -19,7 +19,11 @@ export ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Development}"
 export Automator__LocalPostgres__DataDirectory="${Automator__LocalPostgres__DataDirectory:-$PWD/.data/postgres}"
 export Automator__Outbox__Path="${Automator__Outbox__Path:-$PWD/outbox}"
 export Automator__Demo__Seed="${Automator__Demo__Seed:-true}"
-export Automator__Jwt__SigningKey="${Automator__Jwt__SigningKey:-local-development-signing-key-change-me-0123456789}"
+# Access tokens are signed with a local key made once and kept under .data/ (never a published default).
+if [ -z "${Automator__Jwt__SigningKey:-}" ]; then
+  [ -s .data/jwt-signing.key ] || (umask 077 && head -c 48 /dev/urandom | base64 -w0 > .data/jwt-signing.key)
+  export Automator__Jwt__SigningKey="$(cat .data/jwt-signing.key)"
+fi
 # Contact names and sensitive properties are encrypted at rest: a local key is made once and kept under .data/.
 if [ -z "${Automator__Encryption__ActiveKey:-}" ]; then
   [ -s .data/encryption.key ] || (umask 077 && head -c 32 /dev/urandom | base64 > .data/encryption.key)

@@ -1,4 +1,5 @@
 using Automator.Dashboard.Live;
+using Automator.WebApi.Http;
 using Automator.WebApi.Identity;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
@@ -31,6 +32,7 @@ public static class LiveDashboardExtensions
 
     public static WebApplication MapLiveDashboard(this WebApplication app)
     {
+        app.UseSecurityHeaders();
         app.MapHub<LiveHub>("/hubs/live").RequireAuthorization();
 
         var appPath = FindAppPath(app);

@@ -25,10 +25,27 @@ public static class ServiceCollectionExtensions
         }
 
         services.AddContactFieldCipher(configuration, durable: !string.IsNullOrWhiteSpace(connectionString));
+        AddSuppressionHashing(services, configuration, durable: !string.IsNullOrWhiteSpace(connectionString));
         services.AddLive(configuration);
         AddJourneyEngine(services, configuration, durable: !string.IsNullOrWhiteSpace(connectionString));
         services.AddDelivery(configuration);
         return services;
+    }
+
+    private static void AddSuppressionHashing(IServiceCollection services, IConfiguration configuration, bool durable)
+    {
+        if (services.Any(d => d.ServiceType == typeof(SuppressionHasher)))
+        {
+            return;
+        }
+
+        var hasher = SuppressionHasher.FromConfiguration(configuration);
+        SuppressionHasher.Current = hasher;
+        services.AddSingleton(hasher);
+        if (durable)
+        {
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, SuppressionRekeying>());
+        }
     }
 
     private static void AddJourneyEngine(IServiceCollection services, IConfiguration configuration, bool durable)
@@ -48,6 +65,7 @@ public static class ServiceCollectionExtensions
             services.TryAddSingleton<IJourneyWakeIndex, PostgresJourneyWakeIndex>();
             services.TryAddSingleton<IWorkflowCatalog, PostgresWorkflowCatalog>();
             services.TryAddSingleton<IContactPropertyWriter, PostgresContactPropertyWriter>();
+            services.TryAddSingleton<IWebhookSecrets, PostgresWebhookSecrets>();
         }
         else
         {
@@ -55,6 +73,7 @@ public static class ServiceCollectionExtensions
             services.TryAddSingleton<IJourneyWakeIndex, InMemoryJourneyWakeIndex>();
             services.TryAddSingleton<IWorkflowCatalog, NoWorkflowCatalog>();
             services.TryAddSingleton<IContactPropertyWriter, NoContactPropertyWriter>();
+            services.TryAddSingleton<IWebhookSecrets, InMemoryWebhookSecrets>();
         }
 
         services.TryAddSingleton<LoggingSendStep>();

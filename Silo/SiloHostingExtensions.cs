@@ -3,6 +3,8 @@ using Automator.Dashboard;
 using Automator.Infrastructure.Database;
 using Automator.Infrastructure.Storage;
 using Automator.Journeys;
+using Automator.Hosting;
+using Automator.WebApi.Http;
 using Automator.Silo.Demo;
 using Automator.WebApi;
 using Automator.WebApi.Identity;
@@ -119,6 +121,11 @@ public static class SiloHostingExtensions
         {
             builder.AddWebApi();
             var demo = configuration.GetSection(DemoOptions.Section).Get<DemoOptions>() ?? new DemoOptions();
+            if (DevelopmentDefaults.DemoSeedProblem(demo.Seed, builder.Environment.IsDevelopment()) is { } problem)
+            {
+                throw new InvalidOperationException(problem);
+            }
+
             if (demo.Seed && durable)
             {
                 builder.Services.AddSingleton(demo);
@@ -143,6 +150,7 @@ public static class SiloHostingExtensions
     public static Task UseAutomatorSiloAsync(this WebApplication app)
     {
         var hosting = app.Configuration.GetSection(HostingOptions.Section).Get<HostingOptions>() ?? new HostingOptions();
+        app.UseSecurityHeaders();
         app.MapHealthChecks("/health/live", new() { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", new() { Predicate = c => c.Tags.Contains("ready") });
         app.MapPrometheusScrapingEndpoint("/metrics");

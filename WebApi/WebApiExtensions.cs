@@ -110,6 +110,7 @@ public static class WebApiExtensions
 
     public static WebApplication MapWebApi(this WebApplication app)
     {
+        app.UseSecurityHeaders();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseApiStorageCheck();
@@ -132,6 +133,7 @@ public static class WebApiExtensions
         app.MapWorkflowsApi();
         app.MapEventsApi();
         app.MapWorkflowWebhooks();
+        app.MapWebhookSigningApi();
         app.MapDeliveryApi();
         app.MapOrganizationApi();
         app.MapTrackingRoutes();

@@ -19,6 +19,9 @@ public interface IJourneyGrain : IGrainWithStringKey
     /// <summary>The workflow was resumed: a journey held by the pause continues.</summary>
     Task ResumeAsync();
 
+    /// <summary>An outbound webhook call of this journey ended: a 2xx forgets its persisted intent, anything else leaves it to its retry.</summary>
+    Task WebhookCompletedAsync(string deliveryId, bool succeeded);
+
     /// <summary>End now (contact erased).</summary>
     Task<JourneyOutcome> EndAsync(string reason);
 

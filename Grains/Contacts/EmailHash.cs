@@ -1,13 +1,10 @@
-using System.Security.Cryptography;
-using System.Text;
-
 namespace Automator.Contacts;
 
 /// <summary>
-/// The key of the suppression list: SHA-256 of the trimmed, lower-cased address. An erased contact's address is
-/// kept only in this form, so the send path can still refuse it.
+/// Plain SHA-256 of the trimmed, lower-cased address: how suppressions were keyed before keyed hashes. New rows use
+/// <see cref="SuppressionHasher"/>; this form is only matched, for rows not yet re-keyed.
 /// </summary>
 public static class EmailHash
 {
-    public static byte[] Of(string email) => SHA256.HashData(Encoding.UTF8.GetBytes(email.Trim().ToLowerInvariant()));
+    public static byte[] Of(string email) => SuppressionHasher.Legacy(email);
 }

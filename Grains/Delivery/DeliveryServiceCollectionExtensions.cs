@@ -51,7 +51,7 @@ public static class DeliveryServiceCollectionExtensions
         // Decided by the connection string: in-memory mode may still hold a placeholder data source that is never opened.
         var durable = !string.IsNullOrWhiteSpace(configuration.GetConnectionString("Postgres"));
         services.TryAddSingleton<ISendLog>(sp => durable
-            ? new PostgresSendLog(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetService<ILocalSiloDetails>()?.SiloAddress.ToParsableString(), sp.GetRequiredService<Automator.Infrastructure.Protection.ContactFieldCipher>())
+            ? new PostgresSendLog(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetService<ILocalSiloDetails>()?.SiloAddress.ToParsableString(), sp.GetRequiredService<Automator.Infrastructure.Protection.ContactFieldCipher>(), sp.GetRequiredService<Automator.Contacts.SuppressionHasher>())
             : new InMemorySendLog());
         services.TryAddSingleton<SendIntake>();
         services.AddHostedService<InterruptedSendSweeper>();

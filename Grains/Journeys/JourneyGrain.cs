@@ -103,6 +103,7 @@ public sealed class JourneyGrain(
 
     public async Task WakeAsync()
     {
+        await RetryWebhooksAsync();
         var s = state.State;
         if (s.Status is not (JourneyStatus.Waiting or JourneyStatus.Scheduled))
         {
@@ -120,6 +121,72 @@ public sealed class JourneyGrain(
         var contact = await Contact.GetSnapshotAsync();
         var outcome = await TurnAsync(new JourneyStimulus.Wake(), contact, version);
         await ReportAsync(outcome);
+    }
+
+    public async Task WebhookCompletedAsync(string deliveryId, bool succeeded)
+    {
+        var s = state.State;
+        var pending = s.PendingWebhooks.Find(w => w.DeliveryId == deliveryId);
+        if (pending is null || (!succeeded && pending.NextAttemptAt is not null))
+        {
+            // Unknown (already forgotten) or failed with a retry ahead: the persisted retry time brings it back.
+            return;
+        }
+
+        s.PendingWebhooks.Remove(pending);
+        if (!succeeded)
+        {
+            services.Logger.LogWarning("Webhook step {StepId} of {JourneyId} given up after {Attempts} attempts.", pending.StepId, _journeyId, pending.Attempts);
+            services.Store.Record(Row(Now), [new JourneyEventRow(_organizationId, _workflowId, _contactId, _journeyId, s.Version, s.Entry,
+                "webhook_failed", pending.StepId, $"{pending.Attempts} attempts", Now)]);
+        }
+
+        await WriteAsync();
+    }
+
+    /// <summary>Webhook calls whose retry time has come are attempted again, the next retry time written first.</summary>
+    private async Task RetryWebhooksAsync()
+    {
+        var now = Now;
+        var due = state.State.PendingWebhooks.Where(w => w.NextAttemptAt is { } next && next <= now).ToList();
+        if (due.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var webhook in due)
+        {
+            webhook.Attempts++;
+            webhook.NextAttemptAt = WebhookRetry.After(webhook.Attempts, now, services.Options.WebhookRetryBase, services.Options.WebhookMaxAttempts);
+        }
+
+        await WriteAsync();
+        CallWebhooks(due);
+    }
+
+    private void CallWebhooks(IReadOnlyList<PendingWebhook> webhooks)
+    {
+        var self = this.AsReference<IJourneyGrain>();
+        foreach (var webhook in webhooks)
+        {
+            var deliveryId = webhook.DeliveryId;
+            services.Webhooks.Enqueue(_organizationId, webhook.Url, webhook.Method, webhook.BodyJson, _journeyId, webhook.StepId, deliveryId,
+                succeeded => self.WebhookCompletedAsync(deliveryId, succeeded));
+        }
+    }
+
+    private async Task WriteAsync()
+    {
+        try
+        {
+            await state.WriteStateAsync();
+            services.WakeIndex.Noted(this.GetGrainId(), state.State.WakeAt);
+        }
+        catch
+        {
+            this.DeactivateOnIdle();
+            throw;
+        }
     }
 
     public async Task ResumeAsync()
@@ -235,6 +302,17 @@ public sealed class JourneyGrain(
 
             s.PendingSends.AddRange(sends);
             s.PendingSendsRetryAt = s.PendingSends.Count > 0 ? now + services.Options.PendingSendRetry : null;
+            var webhooks = plan.Actions.OfType<JourneyAction.Webhook>().Select(w => new PendingWebhook
+            {
+                DeliveryId = Guid.CreateVersion7(now).ToString(),
+                StepId = w.StepId,
+                Url = w.Url,
+                Method = w.Method,
+                BodyJson = w.BodyJson,
+                Attempts = 1,
+                NextAttemptAt = WebhookRetry.After(1, now, services.Options.WebhookRetryBase, services.Options.WebhookMaxAttempts),
+            }).ToList();
+            s.PendingWebhooks.AddRange(webhooks);
             try
             {
                 // The due time is written with the state, into the wake index: no separate registration to order.
@@ -258,10 +336,7 @@ public sealed class JourneyGrain(
             }
 
             await FlushSendsAsync();
-            foreach (var webhook in plan.Actions.OfType<JourneyAction.Webhook>())
-            {
-                services.Webhooks.Enqueue(webhook.Url, webhook.Method, webhook.BodyJson, _journeyId, webhook.StepId);
-            }
+            CallWebhooks(webhooks);
 
             outcome.ContactUpdates = plan.Actions.OfType<JourneyAction.UpdateContact>().Select(u => u.SetJson).ToList();
             outcome.Sends = sends.Select(_ => now).ToList();

@@ -39,6 +39,18 @@ public sealed class JourneyOptions
     /// <summary>A contact grain idle this long is deactivated (it only routes events; its state is stored).</summary>
     public TimeSpan ContactCollectionAge { get; set; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>Outbound webhook calls one organization may have in flight at once; more wait for a slot.</summary>
+    public int WebhookConcurrencyPerOrganization { get; set; } = 8;
+
+    /// <summary>Bytes of a webhook response's body read at most; the rest is never downloaded.</summary>
+    public int WebhookResponseBodyLimit { get; set; } = 64 * 1024;
+
+    /// <summary>Delay before the first retry of a webhook call that did not answer 2xx; each further retry waits four times longer.</summary>
+    public TimeSpan WebhookRetryBase { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Attempts of one webhook call at most (the first included).</summary>
+    public int WebhookMaxAttempts { get; set; } = 6;
+
     /// <summary>Outbound webhook steps may call private and loopback addresses (tests only).</summary>
     public bool AllowPrivateWebhooks { get; set; }
 }

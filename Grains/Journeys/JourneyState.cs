@@ -99,6 +99,9 @@ public sealed class JourneyState : IHasWakeTime
     /// </summary>
     [Id(21)] public DateTimeOffset? PendingSendsRetryAt { get; set; }
 
+    /// <summary>Outbound webhook calls decided and persisted but not yet answered with a 2xx (retried with back-off).</summary>
+    [Id(22)] public List<PendingWebhook> PendingWebhooks { get; set; } = [];
+
     /// <summary>Stored with the state in the wake index, where the wake shards find it.</summary>
     [JsonIgnore]
     public DateTimeOffset? WakeAt
@@ -106,7 +109,16 @@ public sealed class JourneyState : IHasWakeTime
         get
         {
             var due = Status is JourneyStatus.Waiting or JourneyStatus.Scheduled ? DueAt : null;
-            return PendingSends.Count > 0 && PendingSendsRetryAt is { } retry && (due is null || retry < due) ? retry : due;
+            var wake = PendingSends.Count > 0 && PendingSendsRetryAt is { } retry && (due is null || retry < due) ? retry : due;
+            foreach (var webhook in PendingWebhooks)
+            {
+                if (webhook.NextAttemptAt is { } next && (wake is null || next < wake))
+                {
+                    wake = next;
+                }
+            }
+
+            return wake;
         }
     }
 }
@@ -145,4 +157,21 @@ public sealed class PendingSend
     [Id(4)] public string? Subject { get; set; }
     [Id(5)] public bool Transactional { get; set; }
     [Id(6)] public string Email { get; set; } = "";
+}
+
+[GenerateSerializer, Alias("journeys.pending-webhook")]
+public sealed class PendingWebhook
+{
+    /// <summary>Sent as <c>X-Automator-Delivery</c> on every attempt, for the receiver to deduplicate on.</summary>
+    [Id(0)] public string DeliveryId { get; set; } = "";
+    [Id(1)] public string StepId { get; set; } = "";
+    [Id(2)] public string Url { get; set; } = "";
+    [Id(3)] public string Method { get; set; } = "POST";
+    [Id(4)] public string? BodyJson { get; set; }
+
+    /// <summary>Attempts started so far.</summary>
+    [Id(5)] public int Attempts { get; set; }
+
+    /// <summary>When to attempt again unless an attempt succeeds first; null once given up.</summary>
+    [Id(6)] public DateTimeOffset? NextAttemptAt { get; set; }
 }

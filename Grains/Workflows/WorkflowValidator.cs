@@ -8,10 +8,22 @@ namespace Automator.Workflows;
 /// </summary>
 public sealed class WorkflowValidator
 {
+    /// <summary>The most steps one workflow may have (documented in docs/journeys.md).</summary>
+    public const int DefaultMaxSteps = 500;
+
+    /// <summary>Steps allowed per workflow; a larger workflow is refused before any per-step check or graph walk.</summary>
+    public int MaxSteps { get; init; } = DefaultMaxSteps;
+
     /// <param name="knownTemplateIds">The organization's template ids; null skips the template check.</param>
     public ValidationErrors Validate(WorkflowDefinition definition, IReadOnlySet<string>? knownTemplateIds = null)
     {
         var errors = new ValidationErrors();
+        if (definition.Steps.Count > MaxSteps)
+        {
+            errors.Add("steps", $"A workflow may have at most {MaxSteps} steps (this one has {definition.Steps.Count}).");
+            return errors;
+        }
+
         if (string.IsNullOrWhiteSpace(definition.Name))
         {
             errors.Add("name", "A workflow needs a name.");
@@ -407,28 +419,54 @@ public sealed class WorkflowValidator
     }
 
     /// <summary>Cycles made only of steps that do not wait: a journey on one would loop forever in a single turn.</summary>
+    /// <remarks>A depth-first search with its own stack, so a long chain of steps cannot overflow the thread's stack.</remarks>
     private static List<List<string>> InstantCycles(WorkflowDefinition definition)
     {
         var cycles = new List<List<string>>();
         var state = new Dictionary<string, int>(StringComparer.Ordinal);
-        var stack = new List<string>();
+        var path = new List<string>();
+        var pathIndex = new Dictionary<string, int>(StringComparer.Ordinal);
         var reported = new HashSet<string>(StringComparer.Ordinal);
+        var frames = new Stack<(string Id, List<string> Targets, int Next)>();
 
-        void Visit(string id)
+        bool Enter(string id)
         {
             if (definition.Find(id) is not { } step || StepTypes.Waits(step.Type))
             {
-                return;
+                return false;
             }
 
             state[id] = 1;
-            stack.Add(id);
-            foreach (var target in step.Targets.Distinct(StringComparer.Ordinal))
+            pathIndex[id] = path.Count;
+            path.Add(id);
+            frames.Push((id, step.Targets.Distinct(StringComparer.Ordinal).ToList(), 0));
+            return true;
+        }
+
+        foreach (var root in definition.Steps.Where(s => s.Id is not null))
+        {
+            if (state.GetValueOrDefault(root.Id!) != 0 || !Enter(root.Id!))
             {
+                continue;
+            }
+
+            while (frames.Count > 0)
+            {
+                var (id, targets, next) = frames.Pop();
+                if (next == targets.Count)
+                {
+                    path.RemoveAt(path.Count - 1);
+                    pathIndex.Remove(id);
+                    state[id] = 2;
+                    continue;
+                }
+
+                frames.Push((id, targets, next + 1));
+                var target = targets[next];
                 var s = state.GetValueOrDefault(target);
                 if (s == 1)
                 {
-                    var cycle = stack.Skip(stack.IndexOf(target)).ToList();
+                    var cycle = path.Skip(pathIndex[target]).ToList();
                     if (reported.Add(string.Join(",", cycle.Order(StringComparer.Ordinal))))
                     {
                         cycles.Add(cycle);
@@ -436,19 +474,8 @@ public sealed class WorkflowValidator
                 }
                 else if (s == 0)
                 {
-                    Visit(target);
+                    Enter(target);
                 }
-            }
-
-            stack.RemoveAt(stack.Count - 1);
-            state[id] = 2;
-        }
-
-        foreach (var step in definition.Steps.Where(s => s.Id is not null))
-        {
-            if (state.GetValueOrDefault(step.Id!) == 0)
-            {
-                Visit(step.Id!);
             }
         }
 

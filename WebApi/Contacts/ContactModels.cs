@@ -72,7 +72,8 @@ public sealed record ValidContact(string Email, string? FirstName, string? LastN
 
 public sealed record SuppressionRequest(string? Email, string? Reason);
 
-public sealed record SuppressionResponse(string? Email, string EmailHash, string Reason, string? Source, DateTimeOffset CreatedAt);
+/// <summary>A suppression as the API shows it; the address's hash is the server's key and is never shown.</summary>
+public sealed record SuppressionResponse(string? Email, string Reason, string? Source, DateTimeOffset CreatedAt);
 
 public sealed record TimelineItem(string Type, string Id, DateTimeOffset At, string Name, JsonElement? Detail);
 

@@ -33,10 +33,12 @@ public sealed class ContactStore(NpgsqlDataSource dataSource, ContactFieldCipher
             INSERT INTO contacts AS c (id, organization_id, email, first_name, last_name, time_zone, properties, status, consent_source, consent_at, created_at, updated_at)
             SELECT i.id, @org, i.email, i.first_name, i.last_name, i.time_zone, COALESCE(i.properties, jsonb_build_object()),
                    COALESCE((SELECT s.reason FROM suppressions s
-                             WHERE s.organization_id = @org AND s.email_hash = i.hash AND s.reason IN ('unsubscribed', 'bounced', 'complained')), 'active'),
+                             WHERE s.organization_id = @org AND s.reason IN ('unsubscribed', 'bounced', 'complained')
+                               AND s.email_hash IN (SELECT h.hash FROM unnest(@hashOwners, @hashes) AS h(owner, hash) WHERE h.owner = i.ordinal - 1)
+                             LIMIT 1), 'active'),
                    i.consent_source, i.consent_at, @now, @now
-            FROM unnest(@ids, @emails, @hashes, @firstNames, @lastNames, @timeZones, @properties, @consentSources, @consentAts)
-                AS i(id, email, hash, first_name, last_name, time_zone, properties, consent_source, consent_at)
+            FROM unnest(@ids, @emails, @firstNames, @lastNames, @timeZones, @properties, @consentSources, @consentAts) WITH ORDINALITY
+                AS i(id, email, first_name, last_name, time_zone, properties, consent_source, consent_at, ordinal)
             ON CONFLICT (organization_id, lower(email)) DO UPDATE SET
                 first_name = COALESCE(excluded.first_name, c.first_name),
                 last_name = COALESCE(excluded.last_name, c.last_name),
@@ -51,7 +53,9 @@ public sealed class ContactStore(NpgsqlDataSource dataSource, ContactFieldCipher
         command.Parameters.AddWithValue("now", time.GetUtcNow());
         command.Parameters.AddWithValue("ids", rows.Select(_ => Guid.CreateVersion7()).ToArray());
         command.Parameters.AddWithValue("emails", rows.Select(r => r.Email).ToArray());
-        command.Parameters.AddWithValue("hashes", rows.Select(r => EmailHash.Of(r.Email)).ToArray());
+        var (owners, hashes) = SuppressionHasher.Current.Candidates(rows.Select(r => r.Email).ToList());
+        command.Parameters.AddWithValue("hashOwners", owners);
+        command.Parameters.AddWithValue("hashes", hashes);
         command.Parameters.Add(new NpgsqlParameter("firstNames", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = rows.Select(r => (object?)cipher.Protect(r.FirstName) ?? DBNull.Value).ToArray() });
         command.Parameters.Add(new NpgsqlParameter("lastNames", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = rows.Select(r => (object?)cipher.Protect(r.LastName) ?? DBNull.Value).ToArray() });
         command.Parameters.Add(new NpgsqlParameter("timeZones", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = rows.Select(r => (object?)r.TimeZone ?? DBNull.Value).ToArray() });
@@ -166,23 +170,41 @@ public sealed class ContactStore(NpgsqlDataSource dataSource, ContactFieldCipher
         return contact;
     }
 
-    /// <summary>Adds (or upgrades) a suppression; an <c>erased</c> entry is never downgraded. True when it is new.</summary>
+    /// <summary>
+    /// Adds (or upgrades) a suppression; an <c>erased</c> entry is never downgraded. True when it is new. The row is
+    /// keyed by the active suppression hash (<see cref="SuppressionHasher.Current"/>); a row of the same address under an
+    /// older key or the plain hash is folded into it (keeping <c>erased</c> and the first time), which is how an erased
+    /// row gets re-keyed once its address is seen again.
+    /// </summary>
     public static async Task<bool> SuppressAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, Guid organizationId, string email, string reason, string? source, bool keepEmail, DateTimeOffset now, CancellationToken cancellationToken)
     {
+        var hasher = SuppressionHasher.Current;
+        var candidates = hasher.Candidates(email);
         await using var command = new NpgsqlCommand("""
-            INSERT INTO suppressions AS s (organization_id, email_hash, email, reason, source, created_at)
-            VALUES (@org, @hash, @email, @reason, @source, @now)
+            WITH old AS (
+                DELETE FROM suppressions
+                WHERE organization_id = @org AND email_hash = ANY(@older)
+                RETURNING reason, source, created_at),
+            merged AS (
+                SELECT CASE WHEN EXISTS (SELECT 1 FROM old WHERE reason = 'erased') THEN 'erased' ELSE @reason END AS reason,
+                       COALESCE((SELECT min(created_at) FROM old), @now) AS created_at,
+                       EXISTS (SELECT 1 FROM old) AS folded)
+            INSERT INTO suppressions AS s (organization_id, email_hash, hash_key, email, reason, source, created_at)
+            SELECT @org, @hash, @key, CASE WHEN m.reason = 'erased' THEN NULL ELSE @email END, m.reason, @source, m.created_at FROM merged m
             ON CONFLICT (organization_id, email_hash) DO UPDATE SET
                 reason = CASE WHEN s.reason = 'erased' THEN s.reason ELSE excluded.reason END,
                 email = CASE WHEN s.reason = 'erased' OR excluded.reason = 'erased' THEN NULL ELSE excluded.email END,
-                source = COALESCE(excluded.source, s.source)
-            RETURNING (xmax = 0)
+                source = COALESCE(excluded.source, s.source),
+                hash_key = excluded.hash_key
+            RETURNING (xmax = 0) AND NOT (SELECT folded FROM merged)
             """, connection, transaction);
         command.Parameters.AddWithValue("org", organizationId);
-        command.Parameters.AddWithValue("hash", EmailHash.Of(email));
-        command.Parameters.AddWithValue("email", keepEmail ? email.Trim() : DBNull.Value);
+        command.Parameters.AddWithValue("hash", candidates[0]);
+        command.Parameters.AddWithValue("older", candidates[1..]);
+        command.Parameters.AddWithValue("key", hasher.ActiveKeyId);
+        command.Parameters.Add(new NpgsqlParameter("email", NpgsqlDbType.Text) { Value = keepEmail ? email.Trim() : DBNull.Value });
         command.Parameters.AddWithValue("reason", reason);
-        command.Parameters.AddWithValue("source", (object?)source ?? DBNull.Value);
+        command.Parameters.Add(new NpgsqlParameter("source", NpgsqlDbType.Text) { Value = (object?)source ?? DBNull.Value });
         command.Parameters.AddWithValue("now", now);
         return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
@@ -256,7 +278,7 @@ public sealed class ContactStore(NpgsqlDataSource dataSource, ContactFieldCipher
                   'version', j.version, 'kind', j.kind, 'stepId', j.step_id, 'detail', j.detail, 'occurredAt', j.occurred_at) ORDER BY j.occurred_at DESC)
                   FROM journey_events j WHERE j.organization_id = @org AND j.contact_id = c.id), '[]'::jsonb),
               'suppressions', COALESCE((SELECT jsonb_agg(jsonb_build_object('reason', p.reason, 'source', p.source, 'createdAt', p.created_at))
-                  FROM suppressions p WHERE p.organization_id = @org AND p.email_hash = @hash), '[]'::jsonb))
+                  FROM suppressions p WHERE p.organization_id = @org AND p.email_hash = ANY(@hashes)), '[]'::jsonb))
             FROM contacts c WHERE c.id = @id AND c.organization_id = @org
             """);
         var contact = await GetAsync(organizationId, id, cancellationToken);
@@ -268,7 +290,7 @@ public sealed class ContactStore(NpgsqlDataSource dataSource, ContactFieldCipher
         command.Parameters.AddWithValue("now", time.GetUtcNow());
         command.Parameters.AddWithValue("org", organizationId);
         command.Parameters.AddWithValue("id", id);
-        command.Parameters.AddWithValue("hash", EmailHash.Of(contact.Email));
+        command.Parameters.AddWithValue("hashes", SuppressionHasher.Current.Candidates(contact.Email));
         var json = (string?)await command.ExecuteScalarAsync(cancellationToken);
         if (json is null)
         {

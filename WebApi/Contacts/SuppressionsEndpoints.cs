@@ -1,5 +1,4 @@
 using System.Security.Claims;
-using Automator.Contacts;
 using Automator.WebApi.Auditing;
 using Automator.WebApi.Http;
 using Automator.WebApi.Identity;
@@ -26,18 +25,14 @@ public static class SuppressionsEndpoints
     {
         var validator = new Validator();
         var take = Paging.Limit(validator, limit);
-        byte[]? after = null;
+        long? after = null;
         if (!string.IsNullOrEmpty(cursor))
         {
-            try
+            if (long.TryParse(cursor, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seq))
             {
-                after = Convert.FromHexString(cursor);
+                after = seq;
             }
-            catch (FormatException)
-            {
-            }
-
-            if (after is not { Length: 32 })
+            else
             {
                 validator.Add("cursor", "is not a cursor returned by this list.");
             }
@@ -49,23 +44,23 @@ public static class SuppressionsEndpoints
         }
 
         await using var command = dataSource.CreateCommand("""
-            SELECT email, email_hash, reason, source, created_at FROM suppressions
-            WHERE organization_id = @org AND (@after::bytea IS NULL OR email_hash > @after) ORDER BY email_hash LIMIT @take
+            SELECT email, seq, reason, source, created_at FROM suppressions
+            WHERE organization_id = @org AND (@after::bigint IS NULL OR seq > @after) ORDER BY seq LIMIT @take
             """);
         command.Parameters.AddWithValue("org", caller.GetOrganizationId());
-        command.Parameters.Add(new NpgsqlParameter("after", NpgsqlTypes.NpgsqlDbType.Bytea) { Value = (object?)after ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter("after", NpgsqlTypes.NpgsqlDbType.Bigint) { Value = (object?)after ?? DBNull.Value });
         command.Parameters.AddWithValue("take", take + 1);
-        var rows = new List<SuppressionResponse>();
+        var rows = new List<(long Seq, SuppressionResponse Row)>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            rows.Add(new SuppressionResponse(reader.IsDBNull(0) ? null : reader.GetString(0), Convert.ToHexStringLower(reader.GetFieldValue<byte[]>(1)),
-                reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetFieldValue<DateTimeOffset>(4)));
+            rows.Add((reader.GetInt64(1), new SuppressionResponse(reader.IsDBNull(0) ? null : reader.GetString(0),
+                reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetFieldValue<DateTimeOffset>(4))));
         }
 
         return TypedResults.Ok(rows.Count > take
-            ? new Page<SuppressionResponse>(rows.GetRange(0, take), rows[take - 1].EmailHash)
-            : new Page<SuppressionResponse>(rows, null));
+            ? new Page<SuppressionResponse>(rows.GetRange(0, take).Select(r => r.Row).ToList(), rows[take - 1].Seq.ToString(System.Globalization.CultureInfo.InvariantCulture))
+            : new Page<SuppressionResponse>(rows.Select(r => r.Row).ToList(), null));
     }
 
     private static async Task<Results<Created<SuppressionResponse>, Ok<SuppressionResponse>, ValidationProblem>> AddAsync(
@@ -111,7 +106,7 @@ public static class SuppressionsEndpoints
         }
 
         await audit.WriteAsync(caller, "suppression.added", "suppression", contactId is null ? [] : [contactId.Value], new { reason }, cancellationToken);
-        var response = new SuppressionResponse(email, Convert.ToHexStringLower(EmailHash.Of(email!)), reason!, "api", now);
+        var response = new SuppressionResponse(email, reason!, "api", now);
         return created ? TypedResults.Created("/v1/suppressions", response) : TypedResults.Ok(response);
     }
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Automator.Delivery.Rendering;
 using Fluid;
 
 namespace Automator.WebApi.Templates;
@@ -11,12 +12,13 @@ public sealed record LiquidError(string Field, int Line, int Column, string Mess
 
 /// <summary>
 /// Parses and renders template fields with Fluid for validation and preview (the send path renders in Delivery).
-/// Rendering is bounded in steps and recursion so a hostile template cannot spin.
+/// Rendering is bounded in steps and recursion so a hostile template cannot spin, and in output, value size and time
+/// (<see cref="RenderLimits"/>) so it cannot exhaust memory.
 /// </summary>
 public static partial class LiquidTemplates
 {
-    private static readonly FluidParser Parser = new();
-    private static readonly TemplateOptions Options = new() { MaxSteps = 200_000, MaxRecursion = 20 };
+    private static readonly FluidParser Parser = RenderLimits.Bound(new FluidParser());
+    private static readonly TemplateOptions Options = RenderLimits.Bound(new TemplateOptions { MaxSteps = 200_000, MaxRecursion = 20 });
 
     public static bool TryParse(string field, string source, out IFluidTemplate? template, out LiquidError? error)
     {
@@ -36,7 +38,8 @@ public static partial class LiquidTemplates
         return false;
     }
 
-    public static async Task<string> RenderAsync(IFluidTemplate template, IReadOnlyDictionary<string, object?> model, bool html)
+    /// <summary>Renders one part within <see cref="RenderLimits"/>; over a limit throws <see cref="TemplateLimitException"/> naming the part.</summary>
+    public static async Task<string> RenderAsync(string field, IFluidTemplate template, IReadOnlyDictionary<string, object?> model, bool html, TimeProvider time)
     {
         var context = new TemplateContext(Options);
         foreach (var (name, value) in model)
@@ -44,7 +47,7 @@ public static partial class LiquidTemplates
             context.SetValue(name, value);
         }
 
-        return await template.RenderAsync(context, html ? HtmlEncoder.Default : NullEncoder.Default);
+        return await RenderLimits.RenderAsync(template, context, html ? HtmlEncoder.Default : NullEncoder.Default, field, time);
     }
 
     /// <summary>JSON to the plain dictionaries, lists and scalars that Fluid reads with dot access.</summary>

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using System.Text.Json;
+using Automator.Delivery.Rendering;
 using Automator.WebApi.Auditing;
 using Automator.WebApi.Contacts;
 using Automator.WebApi.Http;
@@ -168,7 +169,7 @@ public static class TemplatesEndpoints
 
     private static async Task<Results<Ok<PreviewResponse>, ValidationProblem, ProblemHttpResult>> PreviewAsync(
         Guid id, PreviewRequest? request, ClaimsPrincipal caller, NpgsqlDataSource dataSource, ContactStore contacts,
-        IOptions<AutomatorOptions> automator, CancellationToken cancellationToken)
+        IOptions<AutomatorOptions> automator, TimeProvider time, CancellationToken cancellationToken)
     {
         request ??= new PreviewRequest(null, null, null);
         var validator = new Validator();
@@ -248,7 +249,11 @@ public static class TemplatesEndpoints
 
             try
             {
-                rendered[field] = await LiquidTemplates.RenderAsync(parsed!, model, html);
+                rendered[field] = await LiquidTemplates.RenderAsync(field, parsed!, model, html, time);
+            }
+            catch (TemplateLimitException ex)
+            {
+                return ApiResults.Invalid(field, ex.Message);
             }
             catch (InvalidOperationException ex)
             {

@@ -193,7 +193,7 @@ export function uniqueStepId(steps: Step[], type: StepType): string {
   }
 }
 
-/** Positions for steps without a saved layout: columns by distance from the start step. */
+/** Positions for steps without a saved layout: columns by distance from the start step (a breadth-first walk with its own queue, no recursion). */
 export function autoLayout(doc: WorkflowDocument): Record<string, { x: number; y: number }> {
   const layout: Record<string, { x: number; y: number }> = { ...(doc.layout ?? {}) };
   const byId = new Map(doc.steps.map((s) => [s.id, s]));
@@ -203,8 +203,8 @@ export function autoLayout(doc: WorkflowDocument): Record<string, { x: number; y
     depth.set(doc.start, 0);
     queue.push(doc.start);
   }
-  while (queue.length) {
-    const id = queue.shift()!;
+  for (let head = 0; head < queue.length; head++) {
+    const id = queue[head];
     for (const o of outlets(byId.get(id)!)) {
       if (o.target && byId.has(o.target) && !depth.has(o.target)) {
         depth.set(o.target, depth.get(id)! + 1);

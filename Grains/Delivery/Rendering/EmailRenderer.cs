@@ -24,10 +24,15 @@ public sealed record RenderedContent(string Subject, string Html, string Text);
 public sealed class TemplateRenderException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>Renders templates with Fluid (Liquid). Parsed templates are cached by content, so edits take effect at once.</summary>
-public sealed class EmailRenderer
+public sealed class EmailRenderer(TimeProvider time)
 {
     private static readonly TemplateOptions Options = CreateOptions();
     private readonly ConcurrentDictionary<string, IFluidTemplate> _parsed = new(StringComparer.Ordinal);
+
+    public EmailRenderer()
+        : this(TimeProvider.System)
+    {
+    }
 
     public RenderedContent Render(TemplateContent template, RenderModel model, string? subjectOverride = null)
     {
@@ -55,7 +60,12 @@ public sealed class EmailRenderer
                 : throw new TemplateRenderException($"The template's {error} does not parse."));
         try
         {
-            return template.Render(context, encoder);
+            // Fluid completes synchronously unless a filter or tag awaits; the limits keep either bounded.
+            return RenderLimits.RenderAsync(template, context, encoder, field, time).AsTask().GetAwaiter().GetResult();
+        }
+        catch (TemplateLimitException ex)
+        {
+            throw new TemplateRenderException(ex.Message, ex);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -69,7 +79,7 @@ public sealed class EmailRenderer
     {
         var options = new TemplateOptions { MaxSteps = 100_000, MaxRecursion = 50 };
         options.TimeZone = TimeZoneInfo.Utc;
-        return options;
+        return RenderLimits.Bound(options);
     }
 
     /// <summary>JSON object text (contact properties, event properties) as nested dictionaries and lists Fluid can walk.</summary>

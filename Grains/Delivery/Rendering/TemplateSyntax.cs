@@ -13,7 +13,7 @@ public sealed record TemplateError(string Field, int Line, int Column, string Me
 /// <summary>Liquid syntax checks for the templates API and for rendering at send time.</summary>
 public static partial class TemplateSyntax
 {
-    internal static readonly FluidParser Parser = new(new FluidParserOptions { AllowFunctions = false, AllowParentheses = true });
+    internal static readonly FluidParser Parser = RenderLimits.Bound(new FluidParser(new FluidParserOptions { AllowFunctions = false, AllowParentheses = true }));
 
     /// <summary>Parses each part; an empty list means all parts are valid. <paramref name="text"/> may be null.</summary>
     public static IReadOnlyList<TemplateError> Validate(string? subject, string? html, string? text)

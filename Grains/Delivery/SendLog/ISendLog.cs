@@ -141,12 +141,12 @@ public static class SendStatusNames
 }
 
 /// <summary>
-/// How suppressions are keyed: SHA-256 of the trimmed, lower-cased address, so an erased contact stays suppressed
-/// without its address being kept.
+/// The plain SHA-256 suppressions were keyed by before keyed hashes (<see cref="Automator.Contacts.SuppressionHasher"/>);
+/// still matched by look-ups until such rows are re-keyed. And the contact statuses that stop a send.
 /// </summary>
 public static class SuppressionHash
 {
-    public static byte[] Of(string email) => SHA256.HashData(Encoding.UTF8.GetBytes(email.Trim().ToLowerInvariant()));
+    public static byte[] Of(string email) => Automator.Contacts.SuppressionHasher.Legacy(email);
 
     /// <summary>Contact statuses that stop any send.</summary>
     public static readonly IReadOnlySet<string> BlockingStatuses = new HashSet<string>(StringComparer.OrdinalIgnoreCase)

@@ -1,3 +1,4 @@
+using Automator.Contacts;
 using System.Collections.Concurrent;
 using Automator.Delivery.Rendering;
 
@@ -24,7 +25,7 @@ public sealed class InMemorySendLog : ISendLog
     public void PutOrganization(Guid organizationId, string name, string? postalAddress, AmbiguousPolicy policy = AmbiguousPolicy.AtMostOnce) =>
         _organizations[organizationId] = (name, postalAddress, policy);
 
-    public void Suppress(Guid organizationId, string email, string reason) => _suppressions[(organizationId, Convert.ToHexString(SuppressionHash.Of(email)))] = reason;
+    public void Suppress(Guid organizationId, string email, string reason) => _suppressions[(organizationId, Convert.ToHexString(SuppressionHasher.Current.Hash(email)))] = reason;
 
     public Task<SendRecord?> FindByKeyAsync(string sendKey) =>
         Task.FromResult(_keys.TryGetValue(sendKey, out var id) && _sends.TryGetValue(id, out var record) ? record : null);
@@ -40,7 +41,7 @@ public sealed class InMemorySendLog : ISendLog
     {
         var organization = _organizations.TryGetValue(organizationId, out var org) ? org : ("", null, AmbiguousPolicy.AtMostOnce);
         var contact = _contacts.TryGetValue((organizationId, email.ToLowerInvariant()), out var c) ? c : null;
-        var suppressed = _suppressions.TryGetValue((organizationId, Convert.ToHexString(SuppressionHash.Of(email))), out var reason) ? reason : null;
+        var suppressed = _suppressions.TryGetValue((organizationId, Convert.ToHexString(SuppressionHasher.Current.Hash(email))), out var reason) ? reason : null;
         return new DeliveryFacts(organization.Item1, organization.Item2, organization.Item3, contact, _templates.GetValueOrDefault(templateId), suppressed);
     }
 

@@ -1,3 +1,4 @@
+using Automator.Contacts;
 using System.Collections.Concurrent;
 using Automator.Delivery.Rendering;
 using Automator.Infrastructure.Protection;
@@ -12,9 +13,10 @@ namespace Automator.Delivery.SendLog;
 /// owner moves them to <c>sending</c>, so a send taken over from a dead silo can never be sent by two silos.
 /// Contact facts are decrypted with <paramref name="cipher"/> (without one, an encrypted field fails the lookup).
 /// </summary>
-public sealed class PostgresSendLog(NpgsqlDataSource dataSource, string? owner = null, ContactFieldCipher? cipher = null) : ISendLog
+public sealed class PostgresSendLog(NpgsqlDataSource dataSource, string? owner = null, ContactFieldCipher? cipher = null, SuppressionHasher? hasher = null) : ISendLog
 {
     private readonly ContactFieldCipher _cipher = cipher ?? new ContactFieldCipher(new EncryptionOptions());
+    private readonly SuppressionHasher _hasher = hasher ?? SuppressionHasher.Current;
 
     private const string Columns = """
         s.id, s.organization_id, s.send_key, s.contact_id, s.workflow_id, s.journey_id, s.step_id, s.variant, s.template_id,
@@ -47,6 +49,7 @@ public sealed class PostgresSendLog(NpgsqlDataSource dataSource, string? owner =
         var organizationIds = requests.Select(r => r.OrganizationId).Distinct().ToArray();
         var templateIds = requests.Select(r => r.TemplateId).Distinct().ToArray();
         var known = templateIds.Select(id => _templates.TryGetValue(id, out var t) ? t.Hash : null).ToArray();
+        var candidates = _hasher.Candidates(requests.Select(r => r.Email).ToList());
 
         await using var connection = await dataSource.OpenConnectionAsync();
         await using var batch = new NpgsqlBatch(connection)
@@ -65,11 +68,12 @@ public sealed class PostgresSendLog(NpgsqlDataSource dataSource, string? owner =
                     """,
                     requests.Select(r => r.OrganizationId).ToArray(), requests.Select(r => r.ContactId).ToArray(), requests.Select(r => r.Email).ToArray()),
                 Command("""
-                    SELECT u.i, s.reason
-                    FROM unnest($1::uuid[], $2::bytea[]) WITH ORDINALITY AS u(organization_id, email_hash, i)
+                    SELECT DISTINCT ON (u.i) u.i + 1, s.reason
+                    FROM unnest($1::uuid[], $2::bytea[], $3::int[]) AS u(organization_id, email_hash, i)
                     JOIN suppressions s ON s.organization_id = u.organization_id AND s.email_hash = u.email_hash
+                    ORDER BY u.i
                     """,
-                    requests.Select(r => r.OrganizationId).ToArray(), requests.Select(r => SuppressionHash.Of(r.Email)).ToArray()),
+                    candidates.Owners.Select(i => requests[i].OrganizationId).ToArray(), candidates.Hashes, candidates.Owners),
                 Command("""
                     SELECT t.id, t.organization_id, v.hash, v.hash IS DISTINCT FROM u.known, t.kind,
                            CASE WHEN v.hash IS DISTINCT FROM u.known THEN t.subject END,

@@ -41,6 +41,12 @@ public sealed class SendWindowAndWebhookTests
     [InlineData("fd00::1", false)]
     [InlineData("fe80::1", false)]
     [InlineData("::ffff:127.0.0.1", false)]
+    [InlineData("64:ff9b::7f00:1", false)]
+    [InlineData("64:ff9b::a9fe:a9fe", false)]
+    [InlineData("64:ff9b:1::a00:1", false)]
+    [InlineData("2002:7f00:1::1", false)]
+    [InlineData("2002:c0a8:101::1", false)]
+    [InlineData("2001:0:4136:e378:8000:63bf:3fff:fdd2", false)]
     [InlineData("93.184.216.34", true)]
     [InlineData("2606:2800:220:1:248:1893:25c8:1946", true)]
     public void Webhook_steps_only_reach_public_addresses(string address, bool allowed)
