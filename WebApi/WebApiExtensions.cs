@@ -75,7 +75,11 @@ public static class WebApiExtensions
         if (!string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString("Postgres")))
         {
             services.AddHostedService<SegmentSweeper>();
+            services.AddSingleton<IdempotencySweeper>();
+            services.AddHostedService(sp => sp.GetRequiredService<IdempotencySweeper>());
         }
+
+        services.Configure<IdempotencyOptions>(builder.Configuration.GetSection(IdempotencyOptions.Section));
 
         var durable = !string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString("Postgres"));
         services.TryAddSingleton<IContactDirectory>(sp => durable
@@ -89,6 +93,9 @@ public static class WebApiExtensions
             ? new PostgresJourneyPresence(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<IGrainFactory>())
             : new UnknownJourneyPresence());
         services.TryAddSingleton<TriggerIndex>();
+        services.TryAddSingleton<IWebhookSecrets>(sp => durable
+            ? new PostgresWebhookSecrets(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<Automator.Infrastructure.Protection.ContactFieldCipher>(), sp.GetRequiredService<TimeProvider>())
+            : new InMemoryWebhookSecrets());
         services.AddSingleton<EventIngest>();
         services.AddSingleton<SingleEventBatcher>();
         return builder;

@@ -1,0 +1,294 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Automator.IntegrationTests.Api;
+using Automator.WebApi.Http;
+using Automator.WebApi.Workflows;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Automator.IntegrationTests.Security;
+
+/// <summary>
+/// Exploits of the idempotency store (finding 6) and the inbound webhook trigger (finding 9), each attempted as a
+/// tenant or anonymously; afterwards the process still serves and another tenant's data is as it was.
+/// </summary>
+[Collection(ApiCollection.Name)]
+public sealed class AttackBatteryEdgesTests(ApiFixture fixture)
+{
+    // ---- 6. Secrets in the idempotency store ----
+
+    [Fact]
+    public async Task Api_key_creation_replayed_by_idempotency_key_never_reveals_the_key_nor_stores_it()
+    {
+        var (attacker, bystander) = (await fixture.CreateTenantAsync(), await Bystander.CreateAsync(fixture));
+        using var client = attacker.Client();
+        var key = "key-" + Guid.NewGuid();
+
+        var first = await HttpAssert.JsonAsync(await PostAsync(client, "/v1/api-keys", new { name = "ci", scopes = new[] { "contacts:read" } }, key), HttpStatusCode.Created);
+        var secret = first.GetProperty("key").GetString()!;
+        var id = first.GetProperty("id").GetGuid();
+
+        var stored = await StoredResponsesAsync(attacker.OrganizationId);
+        Assert.NotEmpty(stored);
+        Assert.All(stored, row => Assert.DoesNotContain(secret, row, StringComparison.Ordinal));
+        Assert.All(stored, row => Assert.DoesNotContain(secret[10..], row, StringComparison.Ordinal));
+
+        var replay = await PostAsync(client, "/v1/api-keys", new { name = "ci", scopes = new[] { "contacts:read" } }, key);
+        var body = await replay.Content.ReadAsStringAsync();
+        Assert.DoesNotContain(secret, body, StringComparison.Ordinal);
+        var problem = await HttpAssert.ProblemAsync(replay, HttpStatusCode.Conflict, IdempotencyFilter.HeaderName);
+        Assert.Equal(id, problem.GetProperty("resourceId").GetGuid());
+        Assert.Equal("true", replay.Headers.GetValues("Idempotent-Replayed").Single());
+
+        // The one key that exists still works; no second key was made by the replay.
+        using var keyed = fixture.WithKey(secret);
+        Assert.Equal(HttpStatusCode.OK, (await keyed.GetAsync("/v1/contacts")).StatusCode);
+        Assert.Equal(1, await fixture.ScalarAsync("SELECT count(*) FROM api_keys WHERE organization_id = @org", ("org", attacker.OrganizationId)));
+        await bystander.AssertUntouchedAsync();
+    }
+
+    [Fact]
+    public async Task Invitation_replayed_by_idempotency_key_never_reveals_its_token()
+    {
+        var (admin, bystander) = (await fixture.CreateTenantAsync(), await Bystander.CreateAsync(fixture));
+        using var client = admin.Client();
+        var key = "invite-" + Guid.NewGuid();
+        var email = $"invited-{Guid.NewGuid():N}@example.test";
+
+        var first = await HttpAssert.JsonAsync(await PostAsync(client, "/v1/users", new { email, role = "viewer" }, key), HttpStatusCode.Created);
+        var token = first.GetProperty("inviteToken").GetString()!;
+        Assert.All(await StoredResponsesAsync(admin.OrganizationId), row => Assert.DoesNotContain(token, row, StringComparison.Ordinal));
+
+        var replay = await PostAsync(client, "/v1/users", new { email, role = "viewer" }, key);
+        Assert.DoesNotContain(token, await replay.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        await HttpAssert.ProblemAsync(replay, HttpStatusCode.Conflict, IdempotencyFilter.HeaderName);
+        await bystander.AssertUntouchedAsync();
+    }
+
+    [Fact]
+    public async Task Contact_created_with_idempotency_key_leaves_no_clear_name_in_the_store_and_a_replay_reads_it_again()
+    {
+        var (tenant, bystander) = (await fixture.CreateTenantAsync(), await Bystander.CreateAsync(fixture));
+        using var client = tenant.Client();
+        var key = "contact-" + Guid.NewGuid();
+        var firstName = "Zelda" + Guid.NewGuid().ToString("N")[..10];
+        var email = $"idem-{Guid.NewGuid():N}@example.test";
+
+        var created = await HttpAssert.JsonAsync(await PostAsync(client, "/v1/contacts", new { email, firstName }, key), HttpStatusCode.Created);
+        var id = created.GetProperty("id").GetGuid();
+        var stored = await StoredResponsesAsync(tenant.OrganizationId);
+        Assert.NotEmpty(stored);
+        Assert.All(stored, row => Assert.DoesNotContain(firstName, row, StringComparison.Ordinal));
+
+        // The replay answers the contact as it is now, read again (and decrypted) rather than from the store.
+        Assert.Equal(HttpStatusCode.OK, (await client.PatchAsJsonAsync($"/v1/contacts/{id}", new { lastName = "Later" })).StatusCode);
+        var replay = await PostAsync(client, "/v1/contacts", new { email, firstName }, key);
+        var replayed = await HttpAssert.JsonAsync(replay, HttpStatusCode.Created);
+        Assert.Equal("true", replay.Headers.GetValues("Idempotent-Replayed").Single());
+        Assert.Equal(id, replayed.GetProperty("id").GetGuid());
+        Assert.Equal(firstName, replayed.GetProperty("firstName").GetString());
+        Assert.Equal("Later", replayed.GetProperty("lastName").GetString());
+        await bystander.AssertUntouchedAsync();
+    }
+
+    [Fact]
+    public async Task Stored_idempotent_responses_older_than_a_day_are_purged_and_newer_ones_kept()
+    {
+        var tenant = await fixture.CreateTenantAsync();
+        using var client = tenant.Client();
+        var recent = "recent-" + Guid.NewGuid();
+        Assert.Equal(HttpStatusCode.Created, (await PostAsync(client, "/v1/lists", new { name = "recent" }, recent)).StatusCode);
+        await fixture.ExecuteAsync("""
+            INSERT INTO idempotency_keys (organization_id, scope, key, response, created_at)
+            SELECT @org, 'POST /v1/lists/', 'old-' || g, '{"status":201}', now() - interval '25 hours' FROM generate_series(1, 30) g
+            """, ("org", tenant.OrganizationId));
+
+        var sweeper = fixture.Factory.Services.GetRequiredService<IdempotencySweeper>();
+        Assert.True(await sweeper.SweepAsync() >= 30);
+
+        Assert.Equal(0, await fixture.ScalarAsync("SELECT count(*) FROM idempotency_keys WHERE organization_id = @org AND key LIKE 'old-%'", ("org", tenant.OrganizationId)));
+        Assert.Equal(1, await fixture.ScalarAsync("SELECT count(*) FROM idempotency_keys WHERE organization_id = @org AND key = @key", ("org", tenant.OrganizationId), ("key", recent)));
+        Assert.Equal(0, await fixture.ScalarAsync("SELECT count(*) FROM idempotency_keys WHERE created_at < now() - interval '24 hours'"));
+    }
+
+    // ---- 9. Inbound webhook trigger ----
+
+    [Fact]
+    public async Task Webhook_secret_is_shown_at_creation_only_and_never_read_back()
+    {
+        var (tenant, bystander) = (await fixture.CreateTenantAsync(), await Bystander.CreateAsync(fixture));
+        using var client = tenant.Client();
+        var (id, secret) = await CreateWebhookWorkflowAsync(client);
+        Assert.StartsWith("whsec_", secret, StringComparison.Ordinal);
+
+        var read = await (await client.GetAsync($"/v1/workflows/{id}")).Content.ReadAsStringAsync();
+        Assert.DoesNotContain(secret, read, StringComparison.Ordinal);
+        Assert.DoesNotContain("\"secret\"", read, StringComparison.Ordinal);
+        Assert.DoesNotContain(secret, await (await client.GetAsync("/v1/workflows")).Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        // A draft saved as read back (without the secret, as the canvas does) keeps the trigger's secret.
+        var draft = JsonDocument.Parse(read).RootElement;
+        var put = await client.PutAsync($"/v1/workflows/{id}", HttpAssert.Raw(draft.GetRawText()));
+        var putBody = await HttpAssert.JsonAsync(put, HttpStatusCode.OK);
+        Assert.DoesNotContain(secret, putBody.GetRawText(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync($"/v1/workflows/{id}/activate", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, (await SendHookAsync(tenant.OrganizationId, id, secret, HookBody())).StatusCode);
+
+        // Nowhere at rest in clear either: not in the workflow's stored state, not in the secret table.
+        Assert.Equal(0, await fixture.ScalarAsync("SELECT count(*) FROM workflow_webhook_secrets WHERE secret LIKE '%' || @s || '%'", ("s", secret)));
+        Assert.Equal(1, await fixture.ScalarAsync("SELECT count(*) FROM workflow_webhook_secrets WHERE workflow_id = @id", ("id", id)));
+
+        // Another tenant cannot read it either.
+        using var other = bystander.Tenant.Client();
+        Assert.Equal(HttpStatusCode.NotFound, (await other.GetAsync($"/v1/workflows/{id}")).StatusCode);
+        await bystander.AssertUntouchedAsync();
+    }
+
+    [Fact]
+    public async Task Rotating_the_webhook_secret_shows_the_new_one_once_and_retires_the_old()
+    {
+        var (tenant, bystander) = (await fixture.CreateTenantAsync(), await Bystander.CreateAsync(fixture));
+        using var client = tenant.Client();
+        var (id, old) = await CreateWebhookWorkflowAsync(client);
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync($"/v1/workflows/{id}/activate", null)).StatusCode);
+
+        // Another tenant cannot rotate it, nor can a viewer.
+        using (var other = bystander.Tenant.Client())
+        {
+            Assert.Equal(HttpStatusCode.NotFound, (await other.PostAsync($"/v1/workflows/{id}/webhook-secret/rotate", null)).StatusCode);
+        }
+
+        var rotated = await HttpAssert.JsonAsync(await client.PostAsync($"/v1/workflows/{id}/webhook-secret/rotate", null), HttpStatusCode.OK);
+        var fresh = rotated.GetProperty("secret").GetString()!;
+        Assert.NotEqual(old, fresh);
+        Assert.DoesNotContain(fresh, await (await client.GetAsync($"/v1/workflows/{id}")).Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await SendHookAsync(tenant.OrganizationId, id, old, HookBody())).StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, (await SendHookAsync(tenant.OrganizationId, id, fresh, HookBody())).StatusCode);
+
+        // A workflow with another trigger has no webhook secret to rotate.
+        var templateId = await tenant.CreateAsync("/v1/templates", new { name = "t", subject = "Hi", html = "<p>Hi</p>" });
+        var eventWorkflow = await tenant.CreateAsync("/v1/workflows", new { name = "ev", trigger = new { type = "event", @event = "x" }, start = "s", steps = new object[] { new { id = "s", type = "send", templateId } } });
+        Assert.Equal(HttpStatusCode.Conflict, (await client.PostAsync($"/v1/workflows/{eventWorkflow}/webhook-secret/rotate", null)).StatusCode);
+        await bystander.AssertUntouchedAsync();
+    }
+
+    [Fact]
+    public async Task Webhook_request_replayed_after_five_minutes_or_without_a_timestamp_is_refused_and_records_nothing()
+    {
+        var (tenant, bystander) = (await fixture.CreateTenantAsync(), await Bystander.CreateAsync(fixture));
+        using var client = tenant.Client();
+        var (id, secret) = await CreateWebhookWorkflowAsync(client);
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync($"/v1/workflows/{id}/activate", null)).StatusCode);
+        var email = $"late-{Guid.NewGuid():N}@example.test";
+        var body = HookBody(email);
+
+        var stale = DateTimeOffset.UtcNow.AddMinutes(-6);
+        await HttpAssert.ProblemAsync(await SendHookAsync(tenant.OrganizationId, id, secret, body, stale), HttpStatusCode.Unauthorized);
+        await HttpAssert.ProblemAsync(await SendHookAsync(tenant.OrganizationId, id, secret, body, DateTimeOffset.UtcNow.AddMinutes(6)), HttpStatusCode.Unauthorized);
+
+        // The signature of the old scheme (body alone, no timestamp) no longer passes.
+        using var anonymous = fixture.Anonymous();
+        var legacy = new HttpRequestMessage(HttpMethod.Post, $"/hooks/workflows/{tenant.OrganizationId}/{id}") { Content = HttpAssert.Raw(body) };
+        legacy.Headers.Add(WorkflowWebhookEndpoints.SignatureHeader, "sha256=" + Convert.ToHexStringLower(System.Security.Cryptography.HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes(body))));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.SendAsync(legacy)).StatusCode);
+
+        // A signed request sent to another organization's path finds nothing there.
+        Assert.Equal(HttpStatusCode.NotFound, (await SendHookAsync(bystander.Tenant.OrganizationId, id, secret, body)).StatusCode);
+
+        Assert.Equal(0, await fixture.ScalarAsync("SELECT count(*) FROM contacts WHERE organization_id = @org AND email = @email", ("org", tenant.OrganizationId), ("email", email)));
+        await bystander.AssertUntouchedAsync();
+    }
+
+    [Theory]
+    [InlineData("""{ "email": "not-an-email" }""", "email")]
+    [InlineData("""{ "email": 42 }""", "email")]
+    [InlineData("""{ "email": "a@b\u0000c.test" }""", "email")]
+    [InlineData("""{ }""", "email")]
+    [InlineData("""{ "contactId": "00000000-0000-0000-0000-000000000001" }""", "contactId")]
+    [InlineData("""{ "email": "ok@example.test", "properties": [1] }""", "properties")]
+    [InlineData("""[1, 2]""", "body")]
+    public async Task Webhook_body_with_a_bad_email_is_400_naming_the_field(string body, string field)
+    {
+        var tenant = await fixture.CreateTenantAsync();
+        using var client = tenant.Client();
+        var (id, secret) = await CreateWebhookWorkflowAsync(client);
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync($"/v1/workflows/{id}/activate", null)).StatusCode);
+        await HttpAssert.ProblemAsync(await SendHookAsync(tenant.OrganizationId, id, secret, body), HttpStatusCode.BadRequest, field);
+        Assert.Equal(0, await fixture.ScalarAsync("SELECT count(*) FROM contacts WHERE organization_id = @org", ("org", tenant.OrganizationId)));
+    }
+
+    private static async Task<(Guid Id, string Secret)> CreateWebhookWorkflowAsync(HttpClient client)
+    {
+        var response = await client.PostAsync("/v1/workflows", HttpAssert.Raw("""
+            { "name": "Hooked", "trigger": { "type": "webhook" }, "start": "wait", "steps": [ { "id": "wait", "type": "delay", "duration": "P1D" } ] }
+            """));
+        var created = await HttpAssert.JsonAsync(response, HttpStatusCode.Created);
+        return (created.GetProperty("id").GetGuid(), created.GetProperty("trigger").GetProperty("secret").GetString()!);
+    }
+
+    private static string HookBody(string? email = null) =>
+        $$"""{ "email": "{{email ?? $"hook-{Guid.NewGuid():N}@example.test"}}", "properties": { "source": "crm" } }""";
+
+    private async Task<HttpResponseMessage> SendHookAsync(Guid organizationId, Guid workflowId, string secret, string body, DateTimeOffset? at = null)
+    {
+        using var anonymous = fixture.Anonymous();
+        var seconds = (at ?? DateTimeOffset.UtcNow).ToUnixTimeSeconds();
+        var request = new HttpRequestMessage(HttpMethod.Post, $"/hooks/workflows/{organizationId}/{workflowId}") { Content = HttpAssert.Raw(body) };
+        request.Headers.Add(WorkflowWebhookEndpoints.TimestampHeader, seconds.ToString(CultureInfo.InvariantCulture));
+        request.Headers.Add(WorkflowWebhookEndpoints.SignatureHeader, WorkflowWebhookEndpoints.Sign(secret, seconds, body));
+        var response = await anonymous.SendAsync(request);
+        await response.Content.LoadIntoBufferAsync();
+        return response;
+    }
+
+    private static async Task<HttpResponseMessage> PostAsync(HttpClient client, string path, object body, string idempotencyKey)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = JsonContent.Create(body) };
+        request.Headers.Add(IdempotencyFilter.HeaderName, idempotencyKey);
+        var response = await client.SendAsync(request);
+        await response.Content.LoadIntoBufferAsync();
+        return response;
+    }
+
+    private async Task<List<string>> StoredResponsesAsync(Guid organizationId)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(fixture.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand("SELECT coalesce(response::text, '') || ' ' || key || ' ' || scope FROM idempotency_keys WHERE organization_id = @org", connection);
+        command.Parameters.AddWithValue("org", organizationId);
+        var rows = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            rows.Add(reader.GetString(0));
+        }
+
+        return rows;
+    }
+}
+
+/// <summary>Another tenant with a contact and a workflow, checked unchanged after an attack, and the process still serving.</summary>
+public sealed record Bystander(ApiTenant Tenant, Guid ContactId, string Contact, Guid WorkflowId, string Workflow)
+{
+    public static async Task<Bystander> CreateAsync(ApiFixture fixture)
+    {
+        var tenant = await fixture.CreateTenantAsync();
+        using var client = tenant.Client();
+        var contact = await tenant.CreateContactAsync();
+        var contactId = contact.GetProperty("id").GetGuid();
+        var templateId = await tenant.CreateAsync("/v1/templates", new { name = "b", subject = "Hi", html = "<p>Hi</p>" });
+        var workflowId = await tenant.CreateAsync("/v1/workflows", new { name = "b", trigger = new { type = "event", @event = "b" }, start = "s", steps = new object[] { new { id = "s", type = "send", templateId } } });
+        return new Bystander(tenant, contactId, await client.GetStringAsync($"/v1/contacts/{contactId}"), workflowId, await client.GetStringAsync($"/v1/workflows/{workflowId}"));
+    }
+
+    public async Task AssertUntouchedAsync()
+    {
+        using var client = Tenant.Client();
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/live")).StatusCode);
+        Assert.Equal(Contact, await client.GetStringAsync($"/v1/contacts/{ContactId}"));
+        Assert.Equal(Workflow, await client.GetStringAsync($"/v1/workflows/{WorkflowId}"));
+    }
+}
