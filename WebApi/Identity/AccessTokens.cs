@@ -22,7 +22,11 @@ public sealed class AccessTokens(IOptions<JwtOptions> options, TimeProvider time
         return new SymmetricSecurityKey(bytes);
     }
 
-    public (string Token, int ExpiresIn) Issue(Guid userId, Guid organizationId, string role)
+    public (string Token, int ExpiresIn) Issue(Guid userId, Guid organizationId, string role) =>
+        Issue(userId, organizationId, role, options.Value.AccessTokenLifetime);
+
+    /// <summary>A token with an explicit lifetime (shorter-lived tokens for narrower uses, and tests of expiry).</summary>
+    public (string Token, int ExpiresIn) Issue(Guid userId, Guid organizationId, string role, TimeSpan lifetime)
     {
         var jwt = options.Value;
         var now = time.GetUtcNow();
@@ -32,7 +36,7 @@ public sealed class AccessTokens(IOptions<JwtOptions> options, TimeProvider time
             Audience = jwt.Audience,
             IssuedAt = now.UtcDateTime,
             NotBefore = now.UtcDateTime,
-            Expires = (now + jwt.AccessTokenLifetime).UtcDateTime,
+            Expires = (now + lifetime).UtcDateTime,
             SigningCredentials = new SigningCredentials(KeyFrom(jwt), SecurityAlgorithms.HmacSha256),
             Subject = new ClaimsIdentity(
             [
@@ -42,6 +46,6 @@ public sealed class AccessTokens(IOptions<JwtOptions> options, TimeProvider time
                 new Claim(AutomatorClaims.ActorType, "user"),
             ]),
         });
-        return (token, (int)jwt.AccessTokenLifetime.TotalSeconds);
+        return (token, (int)lifetime.TotalSeconds);
     }
 }

@@ -5,13 +5,16 @@ using System.Text;
 using System.Text.Json;
 using Automator.IntegrationTests.Api;
 using Automator.WebApi.Http;
+using Automator.WebApi.Identity;
 using Automator.WebApi.Workflows;
+using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Automator.IntegrationTests.Security;
 
 /// <summary>
-/// Exploits of the idempotency store (finding 6) and the inbound webhook trigger (finding 9), each attempted as a
+/// Exploits of the idempotency store (finding 6), the inbound webhook trigger (finding 9) and the live hub (finding 13), each attempted as a
 /// tenant or anonymously; afterwards the process still serves and another tenant's data is as it was.
 /// </summary>
 [Collection(ApiCollection.Name)]
@@ -218,6 +221,78 @@ public sealed class AttackBatteryEdgesTests(ApiFixture fixture)
         Assert.Equal(HttpStatusCode.OK, (await client.PostAsync($"/v1/workflows/{id}/activate", null)).StatusCode);
         await HttpAssert.ProblemAsync(await SendHookAsync(tenant.OrganizationId, id, secret, body), HttpStatusCode.BadRequest, field);
         Assert.Equal(0, await fixture.ScalarAsync("SELECT count(*) FROM contacts WHERE organization_id = @org", ("org", tenant.OrganizationId)));
+    }
+
+    // ---- 13. Live hub ----
+
+    [Fact]
+    public async Task Live_hub_refuses_an_api_key_whatever_its_scopes()
+    {
+        var (tenant, bystander) = (await fixture.CreateTenantAsync(), await Bystander.CreateAsync(fixture));
+        var key = await tenant.CreateKeyAsync("workflows:read", "contacts:read", "sends:read");
+
+        using var withHeader = fixture.WithKey(key);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await withHeader.PostAsync("/hubs/live/negotiate?negotiateVersion=1", null)).StatusCode);
+        using var anonymous = fixture.Anonymous();
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.PostAsync($"/hubs/live/negotiate?negotiateVersion=1&access_token={Uri.EscapeDataString(key)}", null)).StatusCode);
+        await using var connection = HubConnectionTo(key);
+        await Assert.ThrowsAnyAsync<Exception>(() => connection.StartAsync());
+        Assert.Equal(HubConnectionState.Disconnected, connection.State);
+
+        // A user's token does connect.
+        await using var user = HubConnectionTo(tenant.AccessToken);
+        await user.StartAsync();
+        Assert.Equal(HubConnectionState.Connected, user.State);
+        await bystander.AssertUntouchedAsync();
+    }
+
+    [Fact]
+    public async Task Live_hub_refuses_a_token_whose_role_cannot_read_workflows()
+    {
+        var tenant = await fixture.CreateTenantAsync();
+        var (token, _) = fixture.Factory.Services.GetRequiredService<AccessTokens>().Issue(tenant.UserId, tenant.OrganizationId, "guest");
+        using var anonymous = fixture.Anonymous();
+        var response = await anonymous.PostAsync($"/hubs/live/negotiate?negotiateVersion=1&access_token={Uri.EscapeDataString(token)}", null);
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Live_hub_connection_is_closed_when_its_access_token_expires()
+    {
+        var tenant = await fixture.CreateTenantAsync();
+        var (token, _) = fixture.Factory.Services.GetRequiredService<AccessTokens>().Issue(tenant.UserId, tenant.OrganizationId, "viewer", TimeSpan.FromSeconds(3));
+        await using var connection = HubConnectionTo(token);
+        var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        connection.Closed += _ =>
+        {
+            closed.TrySetResult();
+            return Task.CompletedTask;
+        };
+        await connection.StartAsync();
+        Assert.Equal(HubConnectionState.Connected, connection.State);
+
+        // The server ends the connection once the token's expiry has passed (checked about once a second).
+        await closed.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(HubConnectionState.Disconnected, connection.State);
+
+        // A client that signs in again gets a token that connects.
+        using var anonymous = fixture.Anonymous();
+        var fresh = await anonymous.PostAsync($"/hubs/live/negotiate?negotiateVersion=1&access_token={Uri.EscapeDataString(tenant.AccessToken)}", null);
+        Assert.Equal(HttpStatusCode.OK, fresh.StatusCode);
+    }
+
+    private HubConnection HubConnectionTo(string accessToken)
+    {
+        var server = fixture.Factory.Server;
+        return new HubConnectionBuilder()
+            .WithUrl(new Uri(server.BaseAddress, $"hubs/live?access_token={Uri.EscapeDataString(accessToken)}"), o =>
+            {
+                o.Transports = HttpTransportType.WebSockets;
+                o.SkipNegotiation = true;
+                o.HttpMessageHandlerFactory = _ => server.CreateHandler();
+                o.WebSocketFactory = async (context, cancellationToken) => await server.CreateWebSocketClient().ConnectAsync(context.Uri, cancellationToken);
+            })
+            .Build();
     }
 
     private static async Task<(Guid Id, string Secret)> CreateWebhookWorkflowAsync(HttpClient client)
