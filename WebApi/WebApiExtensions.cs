@@ -66,6 +66,7 @@ public static class WebApiExtensions
 
         services.AddSingleton<Passwords>();
         services.AddSingleton<RefreshTokens>();
+        services.AddSingleton<LoginThrottle>();
         services.AddSingleton<AuditLog>();
         services.AddSingleton<ContactStore>();
         services.AddSingleton<ListStore>();
@@ -75,6 +76,7 @@ public static class WebApiExtensions
         if (!string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString("Postgres")))
         {
             services.AddHostedService<SegmentSweeper>();
+            services.AddHostedService<LoginThrottleSweeper>();
             services.AddSingleton<IdempotencySweeper>();
             services.AddHostedService(sp => sp.GetRequiredService<IdempotencySweeper>());
         }
@@ -103,6 +105,11 @@ public static class WebApiExtensions
 
     public static WebApplication MapWebApi(this WebApplication app)
     {
+        if (ForwardedHeadersSetup.From(app.Configuration) is { } forwarded)
+        {
+            app.UseForwardedHeaders(forwarded);
+        }
+
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseApiStorageCheck();

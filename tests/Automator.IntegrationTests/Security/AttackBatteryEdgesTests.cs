@@ -4,10 +4,15 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Automator.IntegrationTests.Api;
+using Automator.IntegrationTests.Infrastructure;
 using Automator.WebApi.Http;
 using Automator.WebApi.Identity;
 using Automator.WebApi.Workflows;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -365,5 +370,225 @@ public sealed record Bystander(ApiTenant Tenant, Guid ContactId, string Contact,
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/live")).StatusCode);
         Assert.Equal(Contact, await client.GetStringAsync($"/v1/contacts/{ContactId}"));
         Assert.Equal(Workflow, await client.GetStringAsync($"/v1/workflows/{WorkflowId}"));
+    }
+}
+
+/// <summary>
+/// One system behind a reverse proxy at 10.9.0.1 and proxies in 10.8.0.0/16, with small per-address limits and a
+/// long login lockout. Requests name the network peer they come from with <see cref="PeerHeader"/> (the test server
+/// has no sockets); each test uses addresses of its own.
+/// </summary>
+public sealed class ProxiedAppFixture : IAsyncLifetime
+{
+    public const string PeerHeader = "X-Test-Peer";
+    public const int AnonymousLimit = 5;
+    public const int RouteLimit = 3;
+
+    public WebApplicationFactory<Program> Factory { get; private set; } = null!;
+
+    private AutomatorApp? _app;
+
+    public async Task InitializeAsync()
+    {
+        var connectionString = await SharedPostgres.CreateMigratedDatabaseAsync("edges");
+        _app = new AutomatorApp(connectionString, "edges-" + Guid.NewGuid().ToString("N")[..6], new Dictionary<string, string?>
+        {
+            ["Automator:Http:KnownProxies:0"] = "10.9.0.1",
+            ["Automator:Http:KnownNetworks:0"] = "10.8.0.0/16",
+            ["Automator:RateLimits:PerAnonymousClient"] = AnonymousLimit.ToString(CultureInfo.InvariantCulture),
+            ["Automator:RateLimits:SignInPerAddress"] = AnonymousLimit.ToString(CultureInfo.InvariantCulture),
+            ["Automator:RateLimits:HooksPerAddress"] = RouteLimit.ToString(CultureInfo.InvariantCulture),
+            ["Automator:RateLimits:TrackingPerAddress"] = RouteLimit.ToString(CultureInfo.InvariantCulture),
+            ["Automator:RateLimits:ProviderWebhooksPerAddress"] = RouteLimit.ToString(CultureInfo.InvariantCulture),
+            ["Automator:RateLimits:Window"] = "01:00:00",
+            ["Automator:RateLimits:Login:BaseLockout"] = "00:10:00",
+        });
+        Factory = _app.WithWebHostBuilder(b => b.ConfigureTestServices(s => s.AddTransient<IStartupFilter, TestPeerStartupFilter>()));
+        _ = Factory.Server;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Factory.DisposeAsync();
+        if (_app is not null)
+        {
+            await _app.DisposeAsync();
+        }
+    }
+
+    /// <summary>Sends a request as if from <paramref name="peer"/>, optionally with an <c>X-Forwarded-For</c> header.</summary>
+    public async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string peer, string? forwardedFor = null, object? body = null)
+    {
+        using var client = Factory.CreateClient(new WebApplicationFactoryClientOptions { HandleCookies = false });
+        var request = new HttpRequestMessage(method, path) { Content = body is null ? null : JsonContent.Create(body) };
+        request.Headers.Add(PeerHeader, peer);
+        if (forwardedFor is not null)
+        {
+            request.Headers.Add("X-Forwarded-For", forwardedFor);
+        }
+
+        var response = await client.SendAsync(request);
+        await response.Content.LoadIntoBufferAsync();
+        return response;
+    }
+
+    private sealed class TestPeerStartupFilter : IStartupFilter
+    {
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+        {
+            app.Use((context, following) =>
+            {
+                if (IPAddress.TryParse(context.Request.Headers[PeerHeader].ToString(), out var peer))
+                {
+                    context.Connection.RemoteIpAddress = peer;
+                }
+
+                return following(context);
+            });
+            next(app);
+        };
+    }
+}
+
+/// <summary>Finding 5: rate limits behind a proxy, login back-off per account, invitation checked first, anonymous routes limited.</summary>
+public sealed class RateLimitEdgesTests(ProxiedAppFixture fixture) : IClassFixture<ProxiedAppFixture>
+{
+    private static int _next;
+
+    /// <summary>A client address no other test uses.</summary>
+    private static string Address()
+    {
+        var n = Interlocked.Increment(ref _next);
+        return $"198.51.{n / 250}.{n % 250 + 1}";
+    }
+
+    [Fact]
+    public async Task Clients_behind_a_configured_proxy_are_limited_each_in_their_own_bucket()
+    {
+        var (first, second) = (Address(), Address());
+        for (var i = 0; i < ProxiedAppFixture.AnonymousLimit; i++)
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, (await fixture.SendAsync(HttpMethod.Post, "/v1/auth/refresh", "10.9.0.1", first)).StatusCode);
+        }
+
+        var limited = await fixture.SendAsync(HttpMethod.Post, "/v1/auth/refresh", "10.9.0.1", first);
+        await HttpAssert.ProblemAsync(limited, HttpStatusCode.TooManyRequests);
+        Assert.True(limited.Headers.RetryAfter is not null);
+
+        // Another client through the same proxy, or through a proxy of the known network, is not held back.
+        Assert.Equal(HttpStatusCode.Unauthorized, (await fixture.SendAsync(HttpMethod.Post, "/v1/auth/refresh", "10.9.0.1", second)).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await fixture.SendAsync(HttpMethod.Post, "/v1/auth/refresh", "10.8.44.7", "203.0.113.9, " + Address())).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await fixture.SendAsync(HttpMethod.Get, "/health/live", "10.9.0.1", first)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Forwarded_address_from_an_unconfigured_peer_is_ignored()
+    {
+        var peer = Address();
+        for (var i = 0; i < ProxiedAppFixture.AnonymousLimit; i++)
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, (await fixture.SendAsync(HttpMethod.Post, "/v1/auth/refresh", peer, Address())).StatusCode);
+        }
+
+        // A fresh X-Forwarded-For per request does not buy a fresh bucket.
+        await HttpAssert.ProblemAsync(await fixture.SendAsync(HttpMethod.Post, "/v1/auth/refresh", peer, Address()), HttpStatusCode.TooManyRequests);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await fixture.SendAsync(HttpMethod.Post, "/v1/auth/refresh", Address())).StatusCode);
+    }
+
+    [Fact]
+    public async Task Repeated_bad_logins_lock_the_account_from_every_address_and_unknown_accounts_answer_alike()
+    {
+        var email = $"owner-{Guid.NewGuid():N}@example.test";
+        const string Password = "correct horse battery";
+        Assert.Equal(HttpStatusCode.Created, (await fixture.SendAsync(HttpMethod.Post, "/v1/auth/signup", "10.9.0.1", Address(), new { organizationName = "Locked", email, password = Password })).StatusCode);
+
+        foreach (var account in new[] { email, $"nobody-{Guid.NewGuid():N}@example.test" })
+        {
+            for (var i = 0; i < 5; i++)
+            {
+                var wrong = await fixture.SendAsync(HttpMethod.Post, "/v1/auth/login", "10.9.0.1", Address(), new { email = account, password = "wrong password " + i });
+                await HttpAssert.ProblemAsync(wrong, HttpStatusCode.Unauthorized);
+            }
+
+            // Even the right password, from an address never seen, waits now.
+            var locked = await fixture.SendAsync(HttpMethod.Post, "/v1/auth/login", "10.9.0.1", Address(), new { email = account.ToUpperInvariant(), password = Password });
+            var problem = await HttpAssert.ProblemAsync(locked, HttpStatusCode.TooManyRequests);
+            Assert.True(locked.Headers.RetryAfter?.Delta >= TimeSpan.FromMinutes(9), $"Retry-After {locked.Headers.RetryAfter}");
+            Assert.Equal("Too many failed sign-in attempts.", problem.GetProperty("title").GetString());
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await fixture.SendAsync(HttpMethod.Get, "/health/live", Address())).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_successful_login_clears_the_failures_before_the_lockout()
+    {
+        var email = $"owner-{Guid.NewGuid():N}@example.test";
+        const string Password = "correct horse battery";
+        Assert.Equal(HttpStatusCode.Created, (await fixture.SendAsync(HttpMethod.Post, "/v1/auth/signup", Address(), body: new { organizationName = "Reset", email, password = Password })).StatusCode);
+        for (var round = 0; round < 2; round++)
+        {
+            for (var i = 0; i < 4; i++)
+            {
+                Assert.Equal(HttpStatusCode.Unauthorized, (await fixture.SendAsync(HttpMethod.Post, "/v1/auth/login", Address(), body: new { email, password = "wrong password" })).StatusCode);
+            }
+
+            Assert.Equal(HttpStatusCode.OK, (await fixture.SendAsync(HttpMethod.Post, "/v1/auth/login", Address(), body: new { email, password = Password })).StatusCode);
+        }
+    }
+
+    [Fact]
+    public async Task Sign_in_attempts_are_limited_per_address()
+    {
+        var address = Address();
+        for (var i = 0; i < ProxiedAppFixture.AnonymousLimit; i++)
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, (await fixture.SendAsync(HttpMethod.Post, "/v1/auth/login", address, body: new { email = $"spray-{i}-{Guid.NewGuid():N}@example.test", password = "guess guess guess" })).StatusCode);
+        }
+
+        await HttpAssert.ProblemAsync(await fixture.SendAsync(HttpMethod.Post, "/v1/auth/login", address, body: new { email = $"spray-{Guid.NewGuid():N}@example.test", password = "guess guess guess" }), HttpStatusCode.TooManyRequests);
+    }
+
+    [Fact]
+    public async Task An_unknown_invitation_token_is_refused_before_the_password_is_considered()
+    {
+        // A password the hashing rules would refuse: the token decides first, so the answer is 401, not 400.
+        var response = await fixture.SendAsync(HttpMethod.Post, "/v1/auth/accept-invite", Address(), body: new { token = "not-a-real-invitation-token", password = "short" });
+        await HttpAssert.ProblemAsync(response, HttpStatusCode.Unauthorized);
+        var longPassword = await fixture.SendAsync(HttpMethod.Post, "/v1/auth/accept-invite", Address(), body: new { token = "not-a-real-invitation-token", password = new string('p', 300) });
+        await HttpAssert.ProblemAsync(longPassword, HttpStatusCode.Unauthorized);
+    }
+
+    [Theory]
+    [InlineData("POST", "/hooks/workflows/{0}/{1}")]
+    [InlineData("GET", "/t/o/{0}.gif")]
+    [InlineData("GET", "/t/c/{0}")]
+    [InlineData("GET", "/u/{0}")]
+    [InlineData("POST", "/webhooks/sendgrid")]
+    [InlineData("POST", "/webhooks/ses")]
+    public async Task Anonymous_routes_outside_the_api_are_limited_per_address(string method, string template)
+    {
+        var address = Address();
+        string Path() => string.Format(CultureInfo.InvariantCulture, template, Guid.NewGuid(), Guid.NewGuid());
+        for (var i = 0; i < ProxiedAppFixture.RouteLimit; i++)
+        {
+            Assert.NotEqual(HttpStatusCode.TooManyRequests, (await fixture.SendAsync(new HttpMethod(method), Path(), "10.9.0.1", address, new { })).StatusCode);
+        }
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await fixture.SendAsync(new HttpMethod(method), Path(), "10.9.0.1", address, new { })).StatusCode);
+        Assert.NotEqual(HttpStatusCode.TooManyRequests, (await fixture.SendAsync(new HttpMethod(method), Path(), "10.9.0.1", Address(), new { })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await fixture.SendAsync(HttpMethod.Get, "/health/live", address)).StatusCode);
+    }
+
+    [Theory]
+    [InlineData(4, null)]
+    [InlineData(5, 1)]
+    [InlineData(6, 2)]
+    [InlineData(9, 16)]
+    [InlineData(15, 900)]
+    [InlineData(1000, 900)]
+    public void Login_back_off_doubles_after_the_free_failures_up_to_fifteen_minutes(int failures, int? seconds)
+    {
+        Assert.Equal(seconds is { } s ? TimeSpan.FromSeconds(s) : null, Automator.WebApi.Auth.LoginBackoff.LockoutAfter(failures, new LoginLockoutOptions()));
     }
 }
