@@ -135,8 +135,32 @@ public sealed class ApiRateLimits
         : path.StartsWithSegments("/webhooks") ? ("webhooks", _options.ProviderWebhooksPerAddress)
         : null;
 
-    /// <summary>The client's address: the connection's, rewritten by the forwarded-headers middleware only for configured proxies.</summary>
-    private static string Address(HttpContext context) => context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+    /// <summary>
+    /// The client's address: the connection's, rewritten by the forwarded-headers middleware only for configured
+    /// proxies. An IPv6 client is bucketed by its /64, the block one subscriber usually holds whole.
+    /// </summary>
+    public static string Address(HttpContext context)
+    {
+        var address = context.Connection.RemoteIpAddress;
+        if (address is null)
+        {
+            return "unknown";
+        }
+
+        if (address.IsIPv4MappedToIPv6)
+        {
+            return address.MapToIPv4().ToString();
+        }
+
+        if (address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6)
+        {
+            return address.ToString();
+        }
+
+        var bytes = address.GetAddressBytes();
+        Array.Clear(bytes, 8, 8);
+        return new System.Net.IPAddress(bytes) + "/64";
+    }
 
     private FixedWindowRateLimiterOptions Window(int limit) => new()
     {

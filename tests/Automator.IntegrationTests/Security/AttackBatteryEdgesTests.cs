@@ -482,6 +482,19 @@ public sealed class RateLimitEdgesTests(ProxiedAppFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task Addresses_of_one_ipv6_block_share_a_bucket()
+    {
+        var block = $"2001:db8:{Interlocked.Increment(ref _next):x}:1";
+        for (var i = 0; i < ProxiedAppFixture.AnonymousLimit; i++)
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, (await fixture.SendAsync(HttpMethod.Post, "/v1/auth/refresh", "10.9.0.1", $"{block}::{i + 1:x}")).StatusCode);
+        }
+
+        await HttpAssert.ProblemAsync(await fixture.SendAsync(HttpMethod.Post, "/v1/auth/refresh", "10.9.0.1", $"{block}:ffff::1"), HttpStatusCode.TooManyRequests);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await fixture.SendAsync(HttpMethod.Post, "/v1/auth/refresh", "10.9.0.1", $"2001:db8:{Interlocked.Increment(ref _next):x}:2::1")).StatusCode);
+    }
+
+    [Fact]
     public async Task Forwarded_address_from_an_unconfigured_peer_is_ignored()
     {
         var peer = Address();
