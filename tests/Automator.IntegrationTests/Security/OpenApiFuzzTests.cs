@@ -22,9 +22,9 @@ public sealed class OpenApiFuzzTests(ApiFixture fixture, ITestOutputHelper outpu
 {
     /// <summary>
     /// Requests per operation and identity. With the document's 61 operations and 2 identities on 2 threads this is
-    /// 61 x 2 x 400 = 48,800 requests: about 40 s on an idle 2-core machine, 60-90 s on a busy one.
+    /// 61 x 2 x 600 = 73,200 requests: about 30-50 s on this 2-core machine when quiet, 60-90 s when busy.
     /// </summary>
-    private const int IterationsPerOperation = 400;
+    private const int IterationsPerOperation = 600;
 
     private const int MaxDepth = 4;
 
@@ -143,6 +143,9 @@ public sealed class OpenApiFuzzTests(ApiFixture fixture, ITestOutputHelper outpu
             "\"\\ud800\"", "\"\\udfff tail\"", "\"a\\u0000b\"", "\"\\u202eevil\\u202c\"", "\"😀👩‍👩‍👧\"", "\"\\ufeff\"", "\"\\uffff\"",
             "\"e\\u0301\"", "\"שלום\"", "\"\\\\\"", "\"</script><script>\"", "\"{{ 1 | append: 1 }}\"", "\"' OR 1=1 --\"", "\"\"",
         ];
+
+        /// <summary>Mutants already percent-encoded (RTL override, emoji, a lone surrogate's bytes, invalid UTF-8, NUL).</summary>
+        private static readonly HashSet<string> PreEncoded = ["%E2%80%AE", "%F0%9F%98%80", "%ED%A0%80", "%C3%28", "%00", "..%2f..%2f"];
 
         private static readonly Gen<string> Mutant = Gen.Frequency(
             (3, Gen.OneOf(UnicodeEdges)),
@@ -337,7 +340,7 @@ public sealed class OpenApiFuzzTests(ApiFixture fixture, ITestOutputHelper outpu
         /// <summary>Percent-encodes a value; values already encoded (the mutants) and unencodable ones go as they are meant.</summary>
         private static string Escape(string value)
         {
-            if (value.Contains('%', StringComparison.Ordinal) && !value.Contains(' ', StringComparison.Ordinal))
+            if (PreEncoded.Contains(value))
             {
                 return value;
             }
