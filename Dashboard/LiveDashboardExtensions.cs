@@ -23,6 +23,7 @@ public static class LiveDashboardExtensions
         }
 
         services.AddSignalR();
+        services.AddAuthorization(o => o.AddPolicy(LiveHub.Policy, LiveHub.BuildPolicy));
         services.AddSingleton<LiveConnections>();
         services.AddSingleton<LiveOutbox>();
         services.AddSingleton<LiveRelay>();
@@ -33,7 +34,8 @@ public static class LiveDashboardExtensions
     public static WebApplication MapLiveDashboard(this WebApplication app)
     {
         app.UseSecurityHeaders();
-        app.MapHub<LiveHub>("/hubs/live").RequireAuthorization();
+        // Connections end when their access token does; the client signs in again and reconnects.
+        app.MapHub<LiveHub>("/hubs/live", o => o.CloseOnAuthenticationExpiration = true).RequireAuthorization(LiveHub.Policy);
 
         var appPath = FindAppPath(app);
         var files = appPath is null ? null : new PhysicalFileProvider(appPath);

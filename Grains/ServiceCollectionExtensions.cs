@@ -65,7 +65,7 @@ public static class ServiceCollectionExtensions
             services.TryAddSingleton<IJourneyWakeIndex, PostgresJourneyWakeIndex>();
             services.TryAddSingleton<IWorkflowCatalog, PostgresWorkflowCatalog>();
             services.TryAddSingleton<IContactPropertyWriter, PostgresContactPropertyWriter>();
-            services.TryAddSingleton<IWebhookSecrets, PostgresWebhookSecrets>();
+            services.TryAddSingleton<IWebhookSigningSecrets, PostgresWebhookSigningSecrets>();
         }
         else
         {
@@ -73,7 +73,7 @@ public static class ServiceCollectionExtensions
             services.TryAddSingleton<IJourneyWakeIndex, InMemoryJourneyWakeIndex>();
             services.TryAddSingleton<IWorkflowCatalog, NoWorkflowCatalog>();
             services.TryAddSingleton<IContactPropertyWriter, NoContactPropertyWriter>();
-            services.TryAddSingleton<IWebhookSecrets, InMemoryWebhookSecrets>();
+            services.TryAddSingleton<IWebhookSigningSecrets, InMemoryWebhookSigningSecrets>();
         }
 
         services.TryAddSingleton<LoggingSendStep>();

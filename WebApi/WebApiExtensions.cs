@@ -72,6 +72,7 @@ public static class WebApiExtensions
         services.AddSingleton<EmailOwnership>();
         services.AddSingleton<AccountMail>();
         services.AddHostedService(sp => sp.GetRequiredService<AccountMail>());
+        services.AddSingleton<LoginThrottle>();
         services.AddSingleton<AuditLog>();
         services.AddSingleton<ContactStore>();
         services.AddSingleton<ListStore>();
@@ -81,7 +82,12 @@ public static class WebApiExtensions
         if (!string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString("Postgres")))
         {
             services.AddHostedService<SegmentSweeper>();
+            services.AddHostedService<LoginThrottleSweeper>();
+            services.AddSingleton<IdempotencySweeper>();
+            services.AddHostedService(sp => sp.GetRequiredService<IdempotencySweeper>());
         }
+
+        services.Configure<IdempotencyOptions>(builder.Configuration.GetSection(IdempotencyOptions.Section));
 
         var durable = !string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString("Postgres"));
         services.TryAddSingleton<IContactDirectory>(sp => durable
@@ -95,6 +101,9 @@ public static class WebApiExtensions
             ? new PostgresJourneyPresence(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<IGrainFactory>())
             : new UnknownJourneyPresence());
         services.TryAddSingleton<TriggerIndex>();
+        services.TryAddSingleton<IWebhookSecrets>(sp => durable
+            ? new PostgresWebhookSecrets(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<Automator.Infrastructure.Protection.ContactFieldCipher>(), sp.GetRequiredService<TimeProvider>())
+            : new InMemoryWebhookSecrets());
         services.AddSingleton<EventIngest>();
         services.AddSingleton<SingleEventBatcher>();
 
@@ -110,6 +119,11 @@ public static class WebApiExtensions
 
     public static WebApplication MapWebApi(this WebApplication app)
     {
+        if (ForwardedHeadersSetup.From(app.Configuration) is { } forwarded)
+        {
+            app.UseForwardedHeaders(forwarded);
+        }
+
         app.UseSecurityHeaders();
         app.UseExceptionHandler();
         app.UseStatusCodePages();

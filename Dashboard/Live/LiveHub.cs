@@ -7,16 +7,28 @@ namespace Automator.Dashboard.Live;
 /// <summary>
 /// The live hub. It has no client-callable methods on purpose: the server pushes through
 /// <see cref="IHubContext{THub}"/>, and a connection joins only its own organization's group, taken from the
-/// access token when it connects.
+/// access token when it connects. Only a signed-in user whose role reads workflows connects (never an API key), and
+/// the connection is closed when the access token expires.
 /// </summary>
-[Authorize]
+[Authorize(Policy = Policy)]
 public sealed class LiveHub(LiveConnections connections) : Hub
 {
+    public const string Policy = "live-hub";
+
     public static string GroupOf(Guid organizationId) => $"org:{organizationId}";
+
+    /// <summary>A user's access token (actor <c>user</c>) whose role grants <c>workflows:read</c>.</summary>
+    public static void BuildPolicy(AuthorizationPolicyBuilder policy) => policy
+        .AddAuthenticationSchemes(Microsoft.AspNetCore.Authentication.JwtBearer.JwtBearerDefaults.AuthenticationScheme)
+        .RequireAuthenticatedUser()
+        .RequireClaim(AutomatorClaims.OrganizationId)
+        .RequireClaim(AutomatorClaims.ActorType, "user")
+        .AddRequirements(new ScopeRequirement(Scopes.WorkflowsRead));
 
     public override async Task OnConnectedAsync()
     {
-        if (!Guid.TryParse(Context.User?.FindFirst(AutomatorClaims.OrganizationId)?.Value, out var organizationId))
+        if (!Guid.TryParse(Context.User?.FindFirst(AutomatorClaims.OrganizationId)?.Value, out var organizationId)
+            || Context.User?.FindFirst(AutomatorClaims.ActorType)?.Value != "user")
         {
             Context.Abort();
             return;

@@ -25,12 +25,12 @@ public sealed class JourneyWebhooks : IJourneyWebhooks, IDisposable
 {
     private readonly HttpClient _client;
     private readonly ILogger<JourneyWebhooks> _logger;
-    private readonly IWebhookSecrets _secrets;
+    private readonly IWebhookSigningSecrets _secrets;
     private readonly TimeProvider _time;
     private readonly OrganizationGate _gate;
     private readonly int _bodyLimit;
 
-    public JourneyWebhooks(IOptions<JourneyOptions> options, IWebhookSecrets secrets, TimeProvider time, ILogger<JourneyWebhooks> logger)
+    public JourneyWebhooks(IOptions<JourneyOptions> options, IWebhookSigningSecrets secrets, TimeProvider time, ILogger<JourneyWebhooks> logger)
     {
         _logger = logger;
         _secrets = secrets;

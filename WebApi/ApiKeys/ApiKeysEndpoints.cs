@@ -23,7 +23,7 @@ public static class ApiKeysEndpoints
     public static IEndpointRouteBuilder MapApiKeysApi(this IEndpointRouteBuilder routes)
     {
         var keys = routes.MapGroup("/v1/api-keys").WithTags("API keys").RequireAuthorization(Scopes.ApiKeysManage);
-        keys.MapPost("/", CreateAsync).WithIdempotency();
+        keys.MapPost("/", CreateAsync).WithIdempotency(new IdempotencyPolicy(IdempotentReplay.Refused));
         keys.MapGet("/", ListAsync);
         keys.MapDelete("/{id:guid}", RevokeAsync);
         return routes;

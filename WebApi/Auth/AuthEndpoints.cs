@@ -151,7 +151,7 @@ public static class AuthEndpoints
 
     private static async Task<Results<Ok<TokenResponse>, ValidationProblem, ProblemHttpResult>> LoginAsync(
         LoginRequest request, HttpResponse response, NpgsqlDataSource dataSource, Passwords passwords, RefreshTokens refreshTokens,
-        AccessTokens accessTokens, Auditing.AuditLog audit, IOptions<OperatorOptions> operators, TimeProvider time, CancellationToken cancellationToken)
+        AccessTokens accessTokens, Auditing.AuditLog audit, IOptions<OperatorOptions> operators, LoginThrottle throttle, TimeProvider time, CancellationToken cancellationToken)
     {
         var validator = new Validator();
         validator.Required("email", request.Email, 254);
@@ -159,6 +159,12 @@ public static class AuthEndpoints
         if (!validator.IsValid)
         {
             return ApiResults.Invalid(validator);
+        }
+
+        // A locked account answers alike whether it exists or not, and its password is not even tried.
+        if (await throttle.LockedForAsync(request.Email!, cancellationToken) is { } locked)
+        {
+            return TooManyAttempts(response, locked);
         }
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -189,6 +195,7 @@ public static class AuthEndpoints
         var verdict = passwords.Verify(hash, request.Password!);
         if (verdict == PasswordVerificationResult.Failed || role is null)
         {
+            await throttle.FailedAsync(request.Email!, cancellationToken);
             if (role is not null)
             {
                 // A wrong password for a known user is a security event of that organization; unknown emails have no tenant.
@@ -213,6 +220,7 @@ public static class AuthEndpoints
             await update.ExecuteNonQueryAsync(cancellationToken);
         }
 
+        await throttle.SucceededAsync(request.Email!, cancellationToken);
         var refresh = await refreshTokens.IssueAsync(connection, null, userId, cancellationToken: cancellationToken);
         await audit.WriteAsync(organizationId, "user", userId, "auth.login", "user", [userId.ToString()],
             verdict == PasswordVerificationResult.SuccessRehashNeeded ? new { passwordHashUpgraded = true } : null, cancellationToken);
@@ -270,14 +278,30 @@ public static class AuthEndpoints
     {
         var validator = new Validator();
         validator.Required("token", request.Token, 100);
+        if (!validator.IsValid)
+        {
+            return ApiResults.Invalid(validator);
+        }
+
+        // The token is checked before the password is looked at: an unknown token costs no PBKDF2 run.
+        var now = time.GetUtcNow();
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using (var find = new NpgsqlCommand("SELECT 1 FROM users WHERE invite_token_hash = @token AND invite_expires_at > @now AND status = 'invited'", connection))
+        {
+            find.Parameters.AddWithValue("token", RefreshTokens.Hash(request.Token!));
+            find.Parameters.AddWithValue("now", now);
+            if (await find.ExecuteScalarAsync(cancellationToken) is null)
+            {
+                return ApiResults.Unauthorized("The invitation is unknown, used or expired.");
+            }
+        }
+
         ValidatePassword(validator, request.Password);
         if (!validator.IsValid)
         {
             return ApiResults.Invalid(validator);
         }
 
-        var now = time.GetUtcNow();
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var accept = new NpgsqlCommand("""
             UPDATE users SET password_hash = @hash, status = 'active', invite_token_hash = NULL, invite_expires_at = NULL, updated_at = @now,
                 email_unverified_since = CASE WHEN email_verified_at IS NULL THEN @now END
@@ -308,6 +332,16 @@ public static class AuthEndpoints
         refreshTokens.SetCookie(response, refresh);
         var (token, expiresIn) = accessTokens.Issue(userId, organizationId, role, sessionStamp: stamp);
         return TypedResults.Ok(new TokenResponse(token, expiresIn));
+    }
+
+    private static ProblemHttpResult TooManyAttempts(HttpResponse response, TimeSpan wait)
+    {
+        var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
+        response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return TypedResults.Problem(
+            statusCode: StatusCodes.Status429TooManyRequests,
+            title: "Too many failed sign-in attempts.",
+            detail: $"Sign-in for this account is paused after repeated failures; retry after {seconds} s.");
     }
 
     private static void ValidatePassword(Validator validator, string? password)

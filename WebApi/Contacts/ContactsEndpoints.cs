@@ -20,7 +20,9 @@ public static class ContactsEndpoints
     public static IEndpointRouteBuilder MapContactsApi(this IEndpointRouteBuilder routes)
     {
         var contacts = routes.MapGroup("/v1/contacts").WithTags("Contacts");
-        contacts.MapPost("/", UpsertAsync).RequireAuthorization(Scopes.ContactsWrite).WithIdempotency();
+        // Contact bodies hold decrypted fields: the store keeps only the id, and a repeat reads the contact again.
+        contacts.MapPost("/", UpsertAsync).RequireAuthorization(Scopes.ContactsWrite).WithIdempotency(new IdempotencyPolicy(IdempotentReplay.Reference,
+            async (http, id) => await http.RequestServices.GetRequiredService<ContactStore>().GetAsync(http.User.GetOrganizationId(), id, http.RequestAborted)));
         contacts.MapPost("/batch", BatchAsync).RequireAuthorization(Scopes.ContactsWrite).WithIdempotency().AllowsLargeBody();
         contacts.MapGet("/", ListAsync).RequireAuthorization(Scopes.ContactsRead);
         contacts.MapGet("/{id:guid}", GetAsync).RequireAuthorization(Scopes.ContactsRead);

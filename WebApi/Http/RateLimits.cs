@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Threading.RateLimiting;
 using Automator.WebApi.Identity;
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.RateLimiting;
 
 namespace Automator.WebApi.Http;
@@ -16,15 +17,45 @@ public sealed class RateLimitOptions
 
     public int PerOrganization { get; set; } = 12_000;
 
-    /// <summary>Unauthenticated callers (signup, login, refresh) per client address.</summary>
+    /// <summary>Unauthenticated callers of <c>/v1</c> per client address.</summary>
     public int PerAnonymousClient { get; set; } = 300;
 
+    /// <summary>Sign-in attempts (login, signup, accept-invite) per client address.</summary>
+    public int SignInPerAddress { get; set; } = 60;
+
+    /// <summary>Inbound workflow webhooks (<c>/hooks</c>) per client address.</summary>
+    public int HooksPerAddress { get; set; } = 600;
+
+    /// <summary>Open pixels, click redirects and unsubscribe pages (<c>/t/</c>, <c>/u/</c>) per client address.</summary>
+    public int TrackingPerAddress { get; set; } = 600;
+
+    /// <summary>Provider event webhooks (<c>/webhooks/</c>) per client address.</summary>
+    public int ProviderWebhooksPerAddress { get; set; } = 6_000;
+
     public TimeSpan Window { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Back-off of one account after consecutive failed logins, whatever address they come from.</summary>
+    public LoginLockoutOptions Login { get; set; } = new();
+}
+
+/// <summary>Settings under <c>Automator:RateLimits:Login</c>.</summary>
+public sealed class LoginLockoutOptions
+{
+    /// <summary>Consecutive failures an account may have before it is locked.</summary>
+    public int FreeFailures { get; set; } = 5;
+
+    /// <summary>The first lock; each further failure doubles it.</summary>
+    public TimeSpan BaseLockout { get; set; } = TimeSpan.FromSeconds(1);
+
+    public TimeSpan MaxLockout { get; set; } = TimeSpan.FromMinutes(15);
 }
 
 /// <summary>
-/// Fixed-window limits per API key (or user) and per organization, chained so a request needs a permit from both.
-/// The same limiters answer the <c>RateLimit-Limit/Remaining/Reset</c> headers of every response.
+/// Fixed-window limits per API key (or user) and per organization, chained so a request needs a permit from both;
+/// anonymous callers per client address (the connection's, or the one a configured proxy forwarded, see
+/// <see cref="ForwardedHeadersSetup"/>), with their own limits for sign-in and for the anonymous routes outside
+/// <c>/v1</c> (inbound workflow webhooks, tracking, provider webhooks), chosen by path prefix.
+/// The same limiters answer the <c>RateLimit-Limit/Remaining/Reset</c> headers of every <c>/v1</c> response.
 /// </summary>
 public sealed class ApiRateLimits
 {
@@ -39,6 +70,11 @@ public sealed class ApiRateLimits
         _epoch = time.GetUtcNow();
         Caller = PartitionedRateLimiter.Create<HttpContext, string>(context =>
         {
+            if (AnonymousRoute(context.Request.Path) is { } route)
+            {
+                return RateLimitPartition.GetFixedWindowLimiter(route.Name + ":" + Address(context), _ => Window(route.Limit));
+            }
+
             if (!context.Request.Path.StartsWithSegments("/v1"))
             {
                 return RateLimitPartition.GetNoLimiter("unlimited");
@@ -84,7 +120,46 @@ public sealed class ApiRateLimits
             return ("user:" + userId, _options.PerApiKey);
         }
 
-        return ("ip:" + context.Connection.RemoteIpAddress, _options.PerAnonymousClient);
+        return IsSignIn(context.Request.Path)
+            ? ("signin:" + Address(context), _options.SignInPerAddress)
+            : ("ip:" + Address(context), _options.PerAnonymousClient);
+    }
+
+    private static bool IsSignIn(PathString path) =>
+        path.StartsWithSegments("/v1/auth/login") || path.StartsWithSegments("/v1/auth/signup") || path.StartsWithSegments("/v1/auth/accept-invite");
+
+    /// <summary>The anonymous routes outside <c>/v1</c>, limited per address whether or not this process serves them.</summary>
+    private (string Name, int Limit)? AnonymousRoute(PathString path) =>
+        path.StartsWithSegments("/hooks") ? ("hooks", _options.HooksPerAddress)
+        : path.StartsWithSegments("/t") || path.StartsWithSegments("/u") ? ("tracking", _options.TrackingPerAddress)
+        : path.StartsWithSegments("/webhooks") ? ("webhooks", _options.ProviderWebhooksPerAddress)
+        : null;
+
+    /// <summary>
+    /// The client's address: the connection's, rewritten by the forwarded-headers middleware only for configured
+    /// proxies. An IPv6 client is bucketed by its /64, the block one subscriber usually holds whole.
+    /// </summary>
+    public static string Address(HttpContext context)
+    {
+        var address = context.Connection.RemoteIpAddress;
+        if (address is null)
+        {
+            return "unknown";
+        }
+
+        if (address.IsIPv4MappedToIPv6)
+        {
+            return address.MapToIPv4().ToString();
+        }
+
+        if (address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6)
+        {
+            return address.ToString();
+        }
+
+        var bytes = address.GetAddressBytes();
+        Array.Clear(bytes, 8, 8);
+        return new System.Net.IPAddress(bytes) + "/64";
     }
 
     private FixedWindowRateLimiterOptions Window(int limit) => new()
@@ -139,7 +214,7 @@ public static class RateLimitExtensions
                     {
                         Status = StatusCodes.Status429TooManyRequests,
                         Title = "Too many requests.",
-                        Detail = $"The rate limit of this API key or organization is used up; retry after {Math.Max(1, retryAfter)} s.",
+                        Detail = $"The rate limit of this caller, address or organization is used up; retry after {Math.Max(1, retryAfter)} s.",
                     },
                 });
             };
@@ -170,4 +245,64 @@ public static class RateLimitExtensions
 
         return next(context);
     });
+}
+
+/// <summary>Settings under <c>Automator:Http</c>: the reverse proxies whose forwarded headers are believed.</summary>
+public sealed class HttpEdgeOptions
+{
+    public const string Section = "Automator:Http";
+
+    /// <summary>Addresses of proxies in front of this process (e.g. the ingress).</summary>
+    public List<string> KnownProxies { get; set; } = [];
+
+    /// <summary>Networks of such proxies, in CIDR notation (<c>10.0.0.0/8</c>).</summary>
+    public List<string> KnownNetworks { get; set; } = [];
+}
+
+/// <summary>
+/// Reads <c>X-Forwarded-For</c>/<c>X-Forwarded-Proto</c> only from the configured proxies; with none configured the
+/// headers are ignored, so a client cannot choose the address it is rate-limited by.
+/// </summary>
+public static class ForwardedHeadersSetup
+{
+    /// <summary>The middleware's options, or null when no proxy is configured.</summary>
+    public static ForwardedHeadersOptions? From(IConfiguration configuration)
+    {
+        var edge = configuration.GetSection(HttpEdgeOptions.Section).Get<HttpEdgeOptions>() ?? new HttpEdgeOptions();
+        if (edge.KnownProxies.Count == 0 && edge.KnownNetworks.Count == 0)
+        {
+            return null;
+        }
+
+        var options = new ForwardedHeadersOptions
+        {
+            ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto,
+
+            // Walk the chain from the nearest hop while the hop is a known proxy; the first other address is the client.
+            ForwardLimit = null,
+        };
+        options.KnownProxies.Clear();
+        options.KnownIPNetworks.Clear();
+        for (var i = 0; i < edge.KnownProxies.Count; i++)
+        {
+            if (!System.Net.IPAddress.TryParse(edge.KnownProxies[i], out var address))
+            {
+                throw new InvalidOperationException($"{HttpEdgeOptions.Section}:KnownProxies:{i} ('{edge.KnownProxies[i]}') is not an IP address.");
+            }
+
+            options.KnownProxies.Add(address);
+        }
+
+        for (var i = 0; i < edge.KnownNetworks.Count; i++)
+        {
+            if (!System.Net.IPNetwork.TryParse(edge.KnownNetworks[i], out var network))
+            {
+                throw new InvalidOperationException($"{HttpEdgeOptions.Section}:KnownNetworks:{i} ('{edge.KnownNetworks[i]}') is not a network in CIDR notation.");
+            }
+
+            options.KnownIPNetworks.Add(network);
+        }
+
+        return options;
+    }
 }

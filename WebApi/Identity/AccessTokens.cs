@@ -22,8 +22,13 @@ public sealed class AccessTokens(IOptions<JwtOptions> options, TimeProvider time
         return new SymmetricSecurityKey(bytes);
     }
 
+    /// <summary>A token with an explicit lifetime (shorter-lived tokens for narrower uses, and tests of expiry).</summary>
+    public (string Token, int ExpiresIn) Issue(Guid userId, Guid organizationId, string role, TimeSpan lifetime) =>
+        Issue(userId, organizationId, role, isOperator: false, sessionStamp: null, lifetime);
+
     /// <param name="sessionStamp">The user's current session stamp (<see cref="SessionStamps"/>), when they have one.</param>
-    public (string Token, int ExpiresIn) Issue(Guid userId, Guid organizationId, string role, bool isOperator = false, Guid? sessionStamp = null)
+    /// <param name="lifetime">How long the token lives; the configured access token lifetime when not given.</param>
+    public (string Token, int ExpiresIn) Issue(Guid userId, Guid organizationId, string role, bool isOperator = false, Guid? sessionStamp = null, TimeSpan? lifetime = null)
     {
         var claims = new List<Claim>
         {
@@ -43,6 +48,7 @@ public sealed class AccessTokens(IOptions<JwtOptions> options, TimeProvider time
         }
 
         var jwt = options.Value;
+        var life = lifetime ?? jwt.AccessTokenLifetime;
         var now = time.GetUtcNow();
         var token = _handler.CreateToken(new SecurityTokenDescriptor
         {
@@ -50,10 +56,10 @@ public sealed class AccessTokens(IOptions<JwtOptions> options, TimeProvider time
             Audience = jwt.Audience,
             IssuedAt = now.UtcDateTime,
             NotBefore = now.UtcDateTime,
-            Expires = (now + jwt.AccessTokenLifetime).UtcDateTime,
+            Expires = (now + life).UtcDateTime,
             SigningCredentials = new SigningCredentials(KeyFrom(jwt), SecurityAlgorithms.HmacSha256),
             Subject = new ClaimsIdentity(claims),
         });
-        return (token, (int)jwt.AccessTokenLifetime.TotalSeconds);
+        return (token, (int)life.TotalSeconds);
     }
 }

@@ -23,7 +23,7 @@ public static class UsersEndpoints
     public static IEndpointRouteBuilder MapUsersApi(this IEndpointRouteBuilder routes)
     {
         var users = routes.MapGroup("/v1/users").WithTags("Users");
-        users.MapPost("/", InviteAsync).RequireAuthorization(Scopes.UsersWrite).WithIdempotency();
+        users.MapPost("/", InviteAsync).RequireAuthorization(Scopes.UsersWrite).WithIdempotency(new IdempotencyPolicy(IdempotentReplay.Refused));
         users.MapGet("/", ListAsync).RequireAuthorization(Scopes.UsersRead);
         users.MapGet("/{id:guid}", GetAsync).RequireAuthorization(Scopes.UsersRead);
         users.MapPatch("/{id:guid}", UpdateAsync).RequireAuthorization(Scopes.UsersWrite);

@@ -12,7 +12,7 @@ public static class WebhookSigningEndpoints
         return routes;
     }
 
-    private static async Task<Microsoft.AspNetCore.Http.HttpResults.Ok<WebhookSigningSecret>> GetAsync(HttpContext http, IWebhookSecrets secrets, CancellationToken cancellationToken)
+    private static async Task<Microsoft.AspNetCore.Http.HttpResults.Ok<WebhookSigningSecret>> GetAsync(HttpContext http, IWebhookSigningSecrets secrets, CancellationToken cancellationToken)
     {
         var secret = await secrets.GetOrCreateAsync(http.User.GetOrganizationId(), cancellationToken);
         return TypedResults.Ok(new WebhookSigningSecret(secret, WebhookSignature.SignatureHeader, WebhookSignature.DeliveryHeader, "t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<body>\">"));

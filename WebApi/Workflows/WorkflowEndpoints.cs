@@ -25,6 +25,7 @@ public static class WorkflowEndpoints
         workflows.MapPost("/{id:guid}/pause", (Guid id, HttpContext http, IGrainFactory grains) => CommandAsync(id, http, grains, g => g.PauseAsync())).RequireAuthorization(Scopes.WorkflowsWrite);
         workflows.MapPost("/{id:guid}/resume", (Guid id, HttpContext http, IGrainFactory grains) => CommandAsync(id, http, grains, g => g.ResumeAsync())).RequireAuthorization(Scopes.WorkflowsWrite);
         workflows.MapPost("/{id:guid}/archive", (Guid id, HttpContext http, IGrainFactory grains) => CommandAsync(id, http, grains, g => g.ArchiveAsync())).RequireAuthorization(Scopes.WorkflowsWrite);
+        workflows.MapPost("/{id:guid}/webhook-secret/rotate", RotateWebhookSecretAsync).RequireAuthorization(Scopes.WorkflowsWrite);
         workflows.MapPost("/{id:guid}/enroll", EnrollAsync).RequireAuthorization(Scopes.WorkflowsWrite);
         workflows.MapGet("/{id:guid}/stats", StatsAsync).RequireAuthorization(Scopes.WorkflowsRead);
         workflows.MapGet("/{id:guid}/journeys", JourneysAsync).RequireAuthorization(Scopes.WorkflowsRead);
@@ -37,22 +38,61 @@ public static class WorkflowEndpoints
         grains.GetGrain<IWorkflowGrain>(WorkflowKey.Of(http.User.GetOrganizationId(), id));
 
     private static async Task<Results<Created<JsonObject>, ValidationProblem>> CreateAsync(
-        JsonElement body, HttpContext http, IGrainFactory grains, WorkflowValidator validator, IWorkflowCatalog catalog)
+        JsonElement body, HttpContext http, IGrainFactory grains, WorkflowValidator validator, IWorkflowCatalog catalog, IWebhookSecrets secrets)
     {
         var organizationId = http.User.GetOrganizationId();
-        var (definition, json, errors) = await ValidateAsync(body, organizationId, validator, catalog);
+        var (definition, json, errors, secret) = await ValidateAsync(body, organizationId, validator, catalog);
         if (definition is null)
         {
             return TypedResults.ValidationProblem(errors!, title: "The workflow is invalid.");
         }
 
         var id = Guid.NewGuid();
+        if (secret is not null)
+        {
+            await secrets.SetAsync(organizationId, id, secret, http.RequestAborted);
+        }
+
         var result = await grains.GetGrain<IWorkflowGrain>(WorkflowKey.Of(organizationId, id)).CreateAsync(json!, definition.Trigger!.Type!, definition.Name);
-        return TypedResults.Created($"/v1/workflows/{id}", Response(result.Workflow!));
+
+        // The webhook secret is shown here and on rotation only.
+        return TypedResults.Created($"/v1/workflows/{id}", Response(result.Workflow!, secret));
+    }
+
+    private static async Task<Results<Ok<WebhookSecretResponse>, ProblemHttpResult>> RotateWebhookSecretAsync(
+        Guid id, HttpContext http, IGrainFactory grains, IWebhookSecrets secrets, Auditing.AuditLog audit, TimeProvider time)
+    {
+        var info = await Grain(grains, http, id).GetAsync();
+        if (info is null)
+        {
+            return NotFound();
+        }
+
+        if (!IsWebhookTrigger(info.DraftJson) && !IsWebhookTrigger(info.ActiveTriggerJson, triggerOnly: true))
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "This workflow is not triggered by a webhook.");
+        }
+
+        var secret = IWebhookSecrets.NewSecret();
+        var organizationId = http.User.GetOrganizationId();
+        await secrets.SetAsync(organizationId, id, secret, http.RequestAborted);
+        await audit.WriteAsync(http.User, "workflow.webhook_secret_rotated", "workflow", [id], cancellationToken: http.RequestAborted);
+        return TypedResults.Ok(new WebhookSecretResponse(id, secret, time.GetUtcNow()));
+    }
+
+    private static bool IsWebhookTrigger(string? json, bool triggerOnly = false)
+    {
+        if (json is null || JsonNode.Parse(json) is not JsonObject node)
+        {
+            return false;
+        }
+
+        var trigger = triggerOnly ? node : node["trigger"] as JsonObject;
+        return trigger?["type"] is JsonValue type && type.TryGetValue<string>(out var value) && value == TriggerTypes.Webhook;
     }
 
     private static async Task<Results<Ok<JsonObject>, ValidationProblem, ProblemHttpResult>> UpdateAsync(
-        Guid id, JsonElement body, HttpContext http, IGrainFactory grains, WorkflowValidator validator, IWorkflowCatalog catalog)
+        Guid id, JsonElement body, HttpContext http, IGrainFactory grains, WorkflowValidator validator, IWorkflowCatalog catalog, IWebhookSecrets secrets)
     {
         // Another organization's workflow is not found, whatever the body says.
         if (await Grain(grains, http, id).GetAsync() is null)
@@ -60,10 +100,18 @@ public static class WorkflowEndpoints
             return TypedResults.Problem(title: "No such workflow.", statusCode: StatusCodes.Status404NotFound);
         }
 
-        var (definition, json, errors) = await ValidateAsync(body, http.User.GetOrganizationId(), validator, catalog);
+        // A draft saved without a secret (the canvas never sees it) keeps the one the trigger has.
+        var organizationId = http.User.GetOrganizationId();
+        var current = await secrets.GetAsync(organizationId, id, http.RequestAborted);
+        var (definition, json, errors, secret) = await ValidateAsync(body, organizationId, validator, catalog, current);
         if (definition is null)
         {
             return TypedResults.ValidationProblem(errors!, title: "The workflow is invalid.");
+        }
+
+        if (secret is not null && secret != current)
+        {
+            await secrets.SetAsync(organizationId, id, secret, http.RequestAborted);
         }
 
         var result = await Grain(grains, http, id).UpdateDraftAsync(json!, definition.Trigger!.Type!, definition.Name);
@@ -71,16 +119,16 @@ public static class WorkflowEndpoints
     }
 
     private static async Task<Results<Ok<JsonObject>, ValidationProblem, ProblemHttpResult>> PublishAsync(
-        Guid id, HttpContext http, IGrainFactory grains, WorkflowValidator validator, IWorkflowCatalog catalog) =>
-        await PublishingCommandAsync(id, http, grains, validator, catalog, (g, user) => g.PublishAsync(user));
+        Guid id, HttpContext http, IGrainFactory grains, WorkflowValidator validator, IWorkflowCatalog catalog, IWebhookSecrets secrets) =>
+        await PublishingCommandAsync(id, http, grains, validator, catalog, secrets, (g, user) => g.PublishAsync(user));
 
     private static async Task<Results<Ok<JsonObject>, ValidationProblem, ProblemHttpResult>> ActivateAsync(
-        Guid id, HttpContext http, IGrainFactory grains, WorkflowValidator validator, IWorkflowCatalog catalog) =>
-        await PublishingCommandAsync(id, http, grains, validator, catalog, (g, user) => g.ActivateAsync(user));
+        Guid id, HttpContext http, IGrainFactory grains, WorkflowValidator validator, IWorkflowCatalog catalog, IWebhookSecrets secrets) =>
+        await PublishingCommandAsync(id, http, grains, validator, catalog, secrets, (g, user) => g.ActivateAsync(user));
 
     /// <summary>Publishing re-validates the draft: a template may have been deleted since it was saved.</summary>
     private static async Task<Results<Ok<JsonObject>, ValidationProblem, ProblemHttpResult>> PublishingCommandAsync(
-        Guid id, HttpContext http, IGrainFactory grains, WorkflowValidator validator, IWorkflowCatalog catalog, Func<IWorkflowGrain, Guid?, Task<WorkflowResult>> command)
+        Guid id, HttpContext http, IGrainFactory grains, WorkflowValidator validator, IWorkflowCatalog catalog, IWebhookSecrets secrets, Func<IWorkflowGrain, Guid?, Task<WorkflowResult>> command)
     {
         var grain = Grain(grains, http, id);
         var info = await grain.GetAsync();
@@ -91,10 +139,18 @@ public static class WorkflowEndpoints
 
         using (var document = JsonDocument.Parse(info.DraftJson))
         {
-            var (definition, _, errors) = await ValidateAsync(document.RootElement, http.User.GetOrganizationId(), validator, catalog);
+            var organizationId = http.User.GetOrganizationId();
+            var current = await secrets.GetAsync(organizationId, id, http.RequestAborted);
+            var (definition, _, errors, secret) = await ValidateAsync(document.RootElement, organizationId, validator, catalog, current);
             if (definition is null)
             {
                 return TypedResults.ValidationProblem(errors!, title: "The workflow's draft is invalid.");
+            }
+
+            // A draft saved before secrets were kept apart carries its own: it moves to the secret store.
+            if (secret is not null && current is null)
+            {
+                await secrets.SetAsync(organizationId, id, secret, http.RequestAborted);
             }
         }
 
@@ -299,28 +355,59 @@ public static class WorkflowEndpoints
         return TypedResults.Ok(view);
     }
 
-    private static async Task<(WorkflowDefinition? Definition, string? Json, Dictionary<string, string[]>? Errors)> ValidateAsync(
-        JsonElement body, Guid organizationId, WorkflowValidator validator, IWorkflowCatalog catalog)
+    /// <summary>
+    /// Validates a workflow body. A webhook trigger's secret is the one in the body, else <paramref name="currentSecret"/>,
+    /// else a new one; it is returned apart and never left in the definition's JSON.
+    /// </summary>
+    private static async Task<(WorkflowDefinition? Definition, string? Json, Dictionary<string, string[]>? Errors, string? Secret)> ValidateAsync(
+        JsonElement body, Guid organizationId, WorkflowValidator validator, IWorkflowCatalog catalog, string? currentSecret = null)
     {
         if (body.ValueKind != JsonValueKind.Object)
         {
-            return (null, null, new Dictionary<string, string[]> { ["body"] = ["A workflow must be a JSON object."] });
+            return (null, null, new Dictionary<string, string[]> { ["body"] = ["A workflow must be a JSON object."] }, null);
         }
 
         var json = body.GetRawText();
         var definition = WorkflowJson.Parse(json, out var parseErrors);
         if (definition is null)
         {
-            return (null, null, parseErrors.ToDictionary());
+            return (null, null, parseErrors.ToDictionary(), null);
+        }
+
+        string? secret = null;
+        if (definition.Trigger is { Type: TriggerTypes.Webhook } webhook)
+        {
+            secret = string.IsNullOrEmpty(webhook.Secret) ? currentSecret ?? IWebhookSecrets.NewSecret() : webhook.Secret;
+            webhook.Secret = secret;
         }
 
         var errors = validator.Validate(definition, await catalog.TemplateIdsAsync(organizationId));
-        return errors.IsEmpty ? (definition, WorkflowJson.Serialize(definition), null) : (null, null, errors.ToDictionary());
+        if (!errors.IsEmpty)
+        {
+            return (null, null, errors.ToDictionary(), null);
+        }
+
+        if (definition.Trigger is { } trigger)
+        {
+            trigger.Secret = null;
+        }
+
+        return (definition, WorkflowJson.Serialize(definition), null, secret);
     }
 
-    private static JsonObject Response(WorkflowInfo info)
+    private static JsonObject Response(WorkflowInfo info, string? shownSecret = null)
     {
         var node = JsonNode.Parse(info.DraftJson) as JsonObject ?? [];
+        if (node["trigger"] is JsonObject trigger)
+        {
+            // Drafts saved before secrets were kept apart still carry theirs: never show it again.
+            trigger.Remove("secret");
+            if (shownSecret is not null)
+            {
+                trigger["secret"] = shownSecret;
+            }
+        }
+
         node["id"] = info.Id;
         node["name"] = info.Name;
         node["status"] = info.Status;
@@ -341,6 +428,9 @@ public static class WorkflowEndpoints
 public sealed record WorkflowListItem(Guid Id, string Name, string Status, int Version, int? ActiveVersion, string TriggerType, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
 
 public sealed record WorkflowPage(List<WorkflowListItem> Items, string? NextCursor);
+
+/// <summary>A webhook trigger's new signing secret, shown in this response only.</summary>
+public sealed record WebhookSecretResponse(Guid WorkflowId, string Secret, DateTimeOffset RotatedAt);
 
 public sealed record EnrollRejection(string? Contact, string Error);
 

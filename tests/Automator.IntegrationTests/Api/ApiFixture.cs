@@ -34,6 +34,10 @@ public sealed class ApiFixture : IAsyncLifetime
         ["Automator:RateLimits:PerApiKey"] = "1000000",
         ["Automator:RateLimits:PerOrganization"] = "1000000",
         ["Automator:RateLimits:PerAnonymousClient"] = "1000000",
+        ["Automator:RateLimits:SignInPerAddress"] = "1000000",
+        ["Automator:RateLimits:HooksPerAddress"] = "1000000",
+        ["Automator:RateLimits:TrackingPerAddress"] = "1000000",
+        ["Automator:RateLimits:ProviderWebhooksPerAddress"] = "1000000",
     };
 
     public async Task InitializeAsync()

@@ -220,12 +220,15 @@ public sealed class JourneyApiTests(PostgresDatabase database) : IClassFixture<P
         var url = $"/hooks/workflows/{tenant.OrganizationId}/{id}";
         var body = $$"""{ "email": "hook-{{Guid.NewGuid():N}}@example.test", "properties": { "source": "crm" } }""";
 
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         var forged = new HttpRequestMessage(HttpMethod.Post, url) { Content = Json(body) };
-        forged.Headers.Add("X-Automator-Signature", Automator.WebApi.Workflows.WorkflowWebhookEndpoints.Sign("wrong-secret-wrong-secret", body));
+        forged.Headers.Add("X-Automator-Timestamp", now.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        forged.Headers.Add("X-Automator-Signature", Automator.WebApi.Workflows.WorkflowWebhookEndpoints.Sign("wrong-secret-wrong-secret", now, body));
         Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.SendAsync(forged)).StatusCode);
 
         var signed = new HttpRequestMessage(HttpMethod.Post, url) { Content = Json(body) };
-        signed.Headers.Add("X-Automator-Signature", Automator.WebApi.Workflows.WorkflowWebhookEndpoints.Sign(Secret, body));
+        signed.Headers.Add("X-Automator-Timestamp", now.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        signed.Headers.Add("X-Automator-Signature", Automator.WebApi.Workflows.WorkflowWebhookEndpoints.Sign(Secret, now, body));
         Assert.Equal(HttpStatusCode.Accepted, (await anonymous.SendAsync(signed)).StatusCode);
 
         var stats = await Eventually.WaitAsync(() => client.GetFromJsonAsync<JsonObject>($"/v1/workflows/{id}/stats"), s => (long)s!["entered"]! >= 1, TimeSpan.FromSeconds(10), "the webhook entry");

@@ -5,13 +5,13 @@ using Npgsql;
 namespace Automator.Journeys;
 
 /// <summary>Each organization's outbound webhook signing secret, created on first use.</summary>
-public interface IWebhookSecrets
+public interface IWebhookSigningSecrets
 {
     Task<string> GetOrCreateAsync(Guid organizationId, CancellationToken cancellationToken = default);
 }
 
 /// <summary>Secrets in <c>webhook_signing_secrets</c> (migration 0610), sealed with the contact field cipher, cached per silo.</summary>
-public sealed class PostgresWebhookSecrets(NpgsqlDataSource dataSource, ContactFieldCipher cipher) : IWebhookSecrets
+public sealed class PostgresWebhookSigningSecrets(NpgsqlDataSource dataSource, ContactFieldCipher cipher) : IWebhookSigningSecrets
 {
     private readonly ConcurrentDictionary<Guid, string> _cache = new();
 
@@ -41,7 +41,7 @@ public sealed class PostgresWebhookSecrets(NpgsqlDataSource dataSource, ContactF
 }
 
 /// <summary>In-memory development mode: secrets live as long as the process.</summary>
-public sealed class InMemoryWebhookSecrets : IWebhookSecrets
+public sealed class InMemoryWebhookSigningSecrets : IWebhookSigningSecrets
 {
     private readonly ConcurrentDictionary<Guid, string> _secrets = new();
 
