@@ -101,8 +101,8 @@ public sealed class ProviderWebhookTests
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
 
         var suppressions = await SuppressionsAsync(harness, org);
-        Assert.Equal("bounced", suppressions[Hash("bounce@example.com")]);
-        Assert.Equal("complained", suppressions[Hash("spam@example.com")]);
+        Assert.Equal("bounced", suppressions["bounce@example.com"]);
+        Assert.Equal("complained", suppressions["spam@example.com"]);
         var next = await SendAsync(harness, org, template, "bounce@example.com", expect: SendStatus.Suppressed, contactId: first.ContactId);
         Assert.Equal(SendStatus.Suppressed, next.Status);
     }
@@ -189,9 +189,9 @@ public sealed class ProviderWebhookTests
         }
 
         var suppressions = await SuppressionsAsync(harness, org);
-        Assert.Equal("bounced", suppressions[Hash("permanent@example.com")]);
-        Assert.Equal("complained", suppressions[Hash("complaint@example.com")]);
-        Assert.False(suppressions.ContainsKey(Hash("transient@example.com")));
+        Assert.Equal("bounced", suppressions["permanent@example.com"]);
+        Assert.Equal("complained", suppressions["complaint@example.com"]);
+        Assert.False(suppressions.ContainsKey("transient@example.com"));
         Assert.Equal(1, certificates.Requests.Count(r => r == "/cert.pem"));
     }
 
@@ -344,12 +344,10 @@ public sealed class ProviderWebhookTests
         return await client.PostAsync("/webhooks/ses", new StringContent(body, Encoding.UTF8, "text/plain"));
     }
 
-    private static string Hash(string email) => Convert.ToHexStringLower(SuppressionHash.Of(email));
-
     private static async Task<Dictionary<string, string>> SuppressionsAsync(DeliveryHarness harness, Guid org)
     {
         var page = await harness.GetJsonAsync(harness.Web.CreateClientFor(org, "suppressions:read"), "/v1/suppressions?limit=500");
-        return page.GetProperty("items").EnumerateArray().ToDictionary(i => i.GetProperty("emailHash").GetString()!, i => i.GetProperty("reason").GetString()!);
+        return page.GetProperty("items").EnumerateArray().ToDictionary(i => i.GetProperty("email").GetString()!, i => i.GetProperty("reason").GetString()!);
     }
 
     private static async Task<long> EngagementCountAsync(DeliveryHarness harness, Guid sendId)

@@ -199,6 +199,8 @@ public sealed class AttackBatteryLimitsTests(AttackBatteryLimitsFixture fixture)
     /// <summary>Starts a host of the same cluster database outside Development and returns why it failed, or null.</summary>
     private async Task<string?> StartProductionHostAsync(Dictionary<string, string?> settings, Func<HttpClient, Task>? probe = null)
     {
+        // A production host needs a public base for its email links; each case here is about the other settings.
+        settings.TryAdd("Automator:PublicBaseUrl", "https://mail.example.test");
         await using var app = new AutomatorApp(fixture.ConnectionString, "prod-" + Guid.NewGuid().ToString("N")[..6], settings);
         await using var production = app.WithWebHostBuilder(b => b.UseEnvironment("Production"));
         try
