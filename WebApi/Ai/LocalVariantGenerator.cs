@@ -84,10 +84,11 @@ public sealed partial class LocalVariantGenerator : IVariantGenerator
         var text = WebUtility.HtmlEncode(Plain(brief.Brief ?? $"Here is what is new about {topic}.", 2000));
         var html = new StringBuilder(string.Format(System.Globalization.CultureInfo.InvariantCulture, opening, text, FirstName, WebUtility.HtmlEncode(topic)));
 
-        // The template's own body follows, placeholders intact, when it is itself a valid variant body.
+        // The template's own body follows, placeholders intact, when it is itself a valid variant body and the whole
+        // still fits the length limit.
         if (brief.Template is { } template
-            && VariantRules.Check(VariantKind.Content, 1, [new Variant("subject", null, template.Html)]).Count == 0
-            && template.Html.Length < VariantRules.MaxHtmlLength - 4000)
+            && html.Length + template.Html.Length + closing.Length + 2 <= VariantRules.MaxHtmlLength
+            && VariantRules.Check(VariantKind.Content, 1, [new Variant("subject", null, template.Html)]).Count == 0)
         {
             html.Append('\n').Append(template.Html);
         }

@@ -58,6 +58,17 @@ public sealed class LocalVariantGeneratorTests
     }
 
     [Fact]
+    public void The_longest_brief_and_template_still_give_bodies_within_the_limit()
+    {
+        var brief = string.Concat(Enumerable.Repeat("Ünïcødé & <ta> \"q\" ", 4000 / 20));
+        var template = new TemplateSource("Big", "Big", "<p>" + new string('x', VariantRules.MaxHtmlLength - 10) + "</p>");
+
+        var generation = LocalVariantGenerator.Generate(new VariantBrief(VariantKind.Content, 10, brief, "urgent", template));
+
+        Assert.Empty(VariantRules.Check(VariantKind.Content, 10, generation.Variants));
+    }
+
+    [Fact]
     public void A_different_brief_gives_different_variants()
     {
         var spring = LocalVariantGenerator.Generate(new VariantBrief(VariantKind.SubjectLines, 3, "Spring sale", null, null));
