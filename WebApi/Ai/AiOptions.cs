@@ -35,3 +35,53 @@ public sealed class AiOptions
 
     public bool UsesProvider => !string.IsNullOrWhiteSpace(ApiKey);
 }
+
+/// <summary>Fails start-up on AI settings that could only fail every request later.</summary>
+internal sealed class AiOptionsValidator : Microsoft.Extensions.Options.IValidateOptions<AiOptions>
+{
+    public Microsoft.Extensions.Options.ValidateOptionsResult Validate(string? name, AiOptions options)
+    {
+        var problems = Problems(options).ToList();
+        return problems.Count == 0
+            ? Microsoft.Extensions.Options.ValidateOptionsResult.Success
+            : Microsoft.Extensions.Options.ValidateOptionsResult.Fail(problems);
+    }
+
+    public static IEnumerable<string> Problems(AiOptions options)
+    {
+        if (options.BaseUrl is { Length: > 0 } url && (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")))
+        {
+            yield return "Automator:OpenAI:BaseUrl must be an absolute http(s) URL such as https://api.openai.com/v1.";
+        }
+
+        if (string.IsNullOrWhiteSpace(options.Model))
+        {
+            yield return "Automator:OpenAI:Model must name a model.";
+        }
+
+        if (options.Timeout <= TimeSpan.Zero || options.Timeout > TimeSpan.FromMinutes(10))
+        {
+            yield return "Automator:OpenAI:Timeout must be more than zero and at most 10 minutes.";
+        }
+
+        if (options.MaxAttempts is < 1 or > 10)
+        {
+            yield return "Automator:OpenAI:MaxAttempts must be from 1 to 10.";
+        }
+
+        if (options.RetryDelay < TimeSpan.Zero || options.RetryDelay > TimeSpan.FromMinutes(1))
+        {
+            yield return "Automator:OpenAI:RetryDelay must be from zero to 1 minute.";
+        }
+
+        if (options.CacheDuration < TimeSpan.Zero)
+        {
+            yield return "Automator:OpenAI:CacheDuration must not be negative.";
+        }
+
+        if (options.DailyRequests < 0 || options.DailyTokens < 0)
+        {
+            yield return "Automator:OpenAI:DailyRequests and DailyTokens must not be negative (0 turns AI off).";
+        }
+    }
+}

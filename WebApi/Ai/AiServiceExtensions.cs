@@ -1,6 +1,7 @@
 using System.ClientModel;
 using System.ClientModel.Primitives;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using OpenAI;
 
@@ -14,7 +15,8 @@ public static class AiServiceExtensions
     /// </summary>
     public static IServiceCollection AddAiWriting(this IServiceCollection services, IConfiguration configuration)
     {
-        services.Configure<AiOptions>(configuration.GetSection(AiOptions.Section));
+        services.AddOptions<AiOptions>().Bind(configuration.GetSection(AiOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AiOptions>, AiOptionsValidator>());
         var options = configuration.GetSection(AiOptions.Section).Get<AiOptions>() ?? new AiOptions();
         if (options.UsesProvider)
         {

@@ -153,6 +153,14 @@ public sealed class ChatVariantGenerator : IVariantGenerator
         }
     }
 
+    /// <summary>The provider's <c>Retry-After</c> in seconds, if it sent one.</summary>
+    public static TimeSpan? RetryAfter(ClientResultException failure) =>
+        failure.GetRawResponse()?.Headers.TryGetValue("Retry-After", out var value) == true
+        && double.TryParse(value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
+        && seconds >= 0 && double.IsFinite(seconds)
+            ? TimeSpan.FromSeconds(Math.Min(seconds, 3600))
+            : null;
+
     private static ResiliencePipeline Pipeline(AiOptions options, TimeProvider time)
     {
         var builder = new ResiliencePipelineBuilder { TimeProvider = time };
@@ -168,6 +176,10 @@ public sealed class ChatVariantGenerator : IVariantGenerator
                     .Handle<TimeoutRejectedException>()
                     .Handle<HttpRequestException>()
                     .Handle<ClientResultException>(e => e.Status is 0 or 408 or 429 or >= 500),
+
+                // A provider that says when to come back is believed, up to one call's timeout.
+                DelayGenerator = args => ValueTask.FromResult(
+                    args.Outcome.Exception is ClientResultException e && RetryAfter(e) is { } wait ? (TimeSpan?)(wait > options.Timeout ? options.Timeout : wait) : null),
             });
         }
 

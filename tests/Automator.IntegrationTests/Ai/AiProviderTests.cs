@@ -181,7 +181,7 @@ public sealed class AiProviderTests(AiSystem system) : IClassFixture<AiSystem>
         var (_, client) = await system.TenantAsync();
         var marker = AiSystem.Marker();
         system.ForMarker(marker).InScenario(marker).WillSetStateTo("answered")
-            .RespondWith(Response.Create().WithStatusCode(429).WithBody("""{"error":{"message":"Rate limit reached"}}"""));
+            .RespondWith(Response.Create().WithStatusCode(429).WithHeader("Retry-After", "0").WithBody("""{"error":{"message":"Rate limit reached"}}"""));
         system.ForMarker(marker).InScenario(marker).WhenStateIs("answered")
             .RespondWith(AiSystem.Completion(AiSystem.SubjectLines(("Second time lucky", "Retried."))));
 
