@@ -10,15 +10,16 @@ namespace Automator.WebApi.Ai;
 /// </summary>
 public sealed class AiBudget(NpgsqlDataSource dataSource, IOptions<AiOptions> options, TimeProvider time)
 {
-    /// <summary>Reserves one generation; false when the day's requests or tokens are spent.</summary>
-    public async Task<bool> TryReserveAsync(Guid organizationId, CancellationToken cancellationToken)
+    /// <summary>Reserves one generation; the day it counts on, or null when that day's requests or tokens are spent.</summary>
+    public async Task<DateOnly?> TryReserveAsync(Guid organizationId, CancellationToken cancellationToken)
     {
         var limits = options.Value;
         if (limits.DailyRequests < 1 || limits.DailyTokens < 1)
         {
-            return false;
+            return null;
         }
 
+        var day = Today();
         await using var reserve = dataSource.CreateCommand("""
             INSERT INTO ai_usage (organization_id, day, requests, tokens) VALUES (@org, @day, 1, 0)
             ON CONFLICT (organization_id, day) DO UPDATE SET requests = ai_usage.requests + 1
@@ -26,17 +27,18 @@ public sealed class AiBudget(NpgsqlDataSource dataSource, IOptions<AiOptions> op
             RETURNING requests
             """);
         reserve.Parameters.AddWithValue("org", organizationId);
-        reserve.Parameters.AddWithValue("day", Today());
+        reserve.Parameters.AddWithValue("day", day);
         reserve.Parameters.AddWithValue("requests", limits.DailyRequests);
         reserve.Parameters.AddWithValue("tokens", limits.DailyTokens);
-        return await reserve.ExecuteScalarAsync(cancellationToken) is not null;
+        return await reserve.ExecuteScalarAsync(cancellationToken) is null ? null : day;
     }
 
-    public async Task ChargeTokensAsync(Guid organizationId, long tokens, CancellationToken cancellationToken)
+    /// <summary>Charges a generation's tokens to the day it was reserved on (a call may end after midnight).</summary>
+    public async Task ChargeTokensAsync(Guid organizationId, DateOnly day, long tokens, CancellationToken cancellationToken)
     {
         await using var charge = dataSource.CreateCommand("UPDATE ai_usage SET tokens = tokens + @tokens WHERE organization_id = @org AND day = @day");
         charge.Parameters.AddWithValue("org", organizationId);
-        charge.Parameters.AddWithValue("day", Today());
+        charge.Parameters.AddWithValue("day", day);
         charge.Parameters.AddWithValue("tokens", tokens);
         await charge.ExecuteNonQueryAsync(cancellationToken);
     }

@@ -23,7 +23,7 @@ public sealed class VariantWriter(IVariantGenerator generator, AiBudget budget, 
             return new WriteOutcome(cached, generator.Provider);
         }
 
-        if (!await budget.TryReserveAsync(organizationId, cancellationToken))
+        if (await budget.TryReserveAsync(organizationId, cancellationToken) is not { } day)
         {
             return new WriteOutcome(null, generator.Provider, BudgetSpent: true);
         }
@@ -39,7 +39,7 @@ public sealed class VariantWriter(IVariantGenerator generator, AiBudget budget, 
             return new WriteOutcome(null, generator.Provider, Failure: e);
         }
 
-        await budget.ChargeTokensAsync(organizationId, generation.Tokens, cancellationToken);
+        await budget.ChargeTokensAsync(organizationId, day, generation.Tokens, cancellationToken);
         var problems = VariantRules.Check(brief.Kind, brief.Count, generation.Variants);
         if (problems.Count > 0)
         {

@@ -217,7 +217,7 @@ public sealed class AiProviderTests(AiSystem system) : IClassFixture<AiSystem>
         // Another process sharing the database sees the same spent budget.
         await using var dataSource = NpgsqlDataSource.Create(system.ConnectionString);
         var elsewhere = new AiBudget(dataSource, Options.Create(new AiOptions { DailyRequests = AiSystem.DailyRequests, DailyTokens = AiSystem.DailyTokens }), TimeProvider.System);
-        Assert.False(await elsewhere.TryReserveAsync(tenant.OrganizationId, CancellationToken.None));
+        Assert.Null(await elsewhere.TryReserveAsync(tenant.OrganizationId, CancellationToken.None));
     }
 
     [Fact]
