@@ -17,7 +17,12 @@ public static class AiEndpoints
 
     public static IEndpointRouteBuilder MapAiApi(this IEndpointRouteBuilder routes)
     {
-        var ai = routes.MapGroup("/v1/ai").WithTags("AI");
+        var ai = routes.MapGroup("/v1/ai").WithTags("AI")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .ProducesProblem(StatusCodes.Status502BadGateway)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .ProducesProblem(StatusCodes.Status504GatewayTimeout);
         ai.MapPost("/subject-lines", SubjectLinesAsync).RequireAuthorization(Scopes.AiUse);
         ai.MapPost("/content", ContentAsync).RequireAuthorization(Scopes.AiUse);
         return routes;
@@ -117,17 +122,17 @@ public static class AiEndpoints
 
     public static ProblemHttpResult Problem(AiProviderException failure)
     {
-        var (status, cause, title) = failure.Failure switch
+        var (status, title) = failure.Failure switch
         {
-            AiFailure.MalformedOutput => (StatusCodes.Status502BadGateway, "malformed_output", "The AI provider's answer was malformed."),
-            AiFailure.InvalidOutput => (StatusCodes.Status502BadGateway, "invalid_output", "The AI provider's variants failed the output checks."),
-            AiFailure.Timeout => (StatusCodes.Status504GatewayTimeout, "timeout", "The AI provider timed out."),
-            AiFailure.RateLimited => (StatusCodes.Status503ServiceUnavailable, "provider_rate_limited", "The AI provider is rate limiting requests."),
-            AiFailure.Unreachable => (StatusCodes.Status503ServiceUnavailable, "provider_unreachable", "The AI provider could not be reached."),
-            _ => (StatusCodes.Status502BadGateway, "provider_error", "The AI provider failed."),
+            AiFailure.MalformedOutput => (StatusCodes.Status502BadGateway, "The AI provider's answer was malformed."),
+            AiFailure.InvalidOutput => (StatusCodes.Status502BadGateway, "The AI provider's variants failed the output checks."),
+            AiFailure.Timeout => (StatusCodes.Status504GatewayTimeout, "The AI provider timed out."),
+            AiFailure.RateLimited => (StatusCodes.Status503ServiceUnavailable, "The AI provider is rate limiting requests."),
+            AiFailure.Unreachable => (StatusCodes.Status503ServiceUnavailable, "The AI provider could not be reached."),
+            _ => (StatusCodes.Status502BadGateway, "The AI provider failed."),
         };
         return TypedResults.Problem(statusCode: status, title: title, detail: failure.Message,
-            extensions: new Dictionary<string, object?> { ["cause"] = cause });
+            extensions: new Dictionary<string, object?> { ["cause"] = failure.Failure.Cause() });
     }
 
     private static async Task<TemplateSource?> LoadTemplateAsync(NpgsqlDataSource dataSource, Guid organizationId, Guid id, CancellationToken cancellationToken)

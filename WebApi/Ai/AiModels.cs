@@ -67,3 +67,17 @@ public sealed class AiProviderException(AiFailure failure, string message, Excep
 {
     public AiFailure Failure { get; } = failure;
 }
+
+public static class AiFailures
+{
+    /// <summary>The failure's name in a ProblemDetails' <c>cause</c> and in metrics.</summary>
+    public static string Cause(this AiFailure failure) => failure switch
+    {
+        AiFailure.MalformedOutput => "malformed_output",
+        AiFailure.InvalidOutput => "invalid_output",
+        AiFailure.Timeout => "timeout",
+        AiFailure.RateLimited => "provider_rate_limited",
+        AiFailure.Unreachable => "provider_unreachable",
+        _ => "provider_error",
+    };
+}
