@@ -38,7 +38,8 @@ public static class AiEndpoints
             validator.Add("brief", "is required when no templateId is given (give a templateId, a brief, or both).");
         }
 
-        var (count, tone) = (Count(validator, request.Count), validator.Optional("tone", request.Tone, MaxToneLength));
+        var count = Count(validator, request.Count);
+        var tone = validator.Optional("tone", request.Tone, MaxToneLength);
         if (!validator.IsValid)
         {
             return ApiResults.Invalid(validator);
@@ -56,7 +57,8 @@ public static class AiEndpoints
     {
         var validator = new Validator();
         var brief = validator.Required("brief", request.Brief, MaxBriefLength);
-        var (count, tone) = (Count(validator, request.Count), validator.Optional("tone", request.Tone, MaxToneLength));
+        var count = Count(validator, request.Count);
+        var tone = validator.Optional("tone", request.Tone, MaxToneLength);
         if (!validator.IsValid)
         {
             return ApiResults.Invalid(validator);
