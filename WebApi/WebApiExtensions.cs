@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Automator.WebApi.Ai;
 using Automator.WebApi.ApiKeys;
 using Automator.WebApi.Auditing;
 using Automator.WebApi.Auth;
@@ -114,6 +115,7 @@ public static class WebApiExtensions
         services.AddSingleton<EngagementIntake>();
         services.AddSingleton<Unsubscriber>();
         services.AddProviderWebhooks(builder.Configuration);
+        services.AddAiWriting(builder.Configuration);
         return builder;
     }
 
@@ -144,6 +146,7 @@ public static class WebApiExtensions
         app.MapListsApi();
         app.MapSegmentsApi();
         app.MapTemplatesApi();
+        app.MapAiApi();
         app.MapWorkflowsApi();
         app.MapEventsApi();
         app.MapWorkflowWebhooks();

@@ -63,6 +63,35 @@ public sealed class ScreensTests(BrowserFixture fixture)
         await page.Context.CloseAsync();
     }
 
+    [Fact]
+    public async Task Template_editor_suggests_subject_lines_for_the_saved_template_and_uses_the_chosen_one()
+    {
+        ApiStub? api = null;
+        var page = await OpenSignedInAsync(Guid.NewGuid(), stub => (api = stub)
+            .On("GET", "/v1/templates/tpl_ai", new JsonObject { ["id"] = "tpl_ai", ["name"] = "Sale", ["subject"] = "Spring sale", ["html"] = "<p>Hi {{ contact.firstName }}</p>" })
+            .On("POST", "/v1/ai/subject-lines", new JsonObject
+            {
+                ["variants"] = new JsonArray(
+                    new JsonObject { ["subject"] = "Spring boots, 20% off", ["rationale"] = "Leads with the offer." },
+                    new JsonObject { ["subject"] = "{{ contact.firstName }}, your spring pick", ["rationale"] = "Personal." }),
+                ["provider"] = "local",
+            }));
+
+        await page.GotoAsync("/templates/tpl_ai");
+        await Expect(page.GetByTestId("template-subject")).ToHaveValueAsync("Spring sale");
+        await page.GetByTestId("ai-brief").FillAsync("Boots for spring walks");
+        await page.GetByTestId("ai-subject-lines").ClickAsync();
+        await Expect(page.GetByTestId("ai-subject-results")).ToContainTextAsync("Leads with the offer.");
+        await page.GetByTestId("ai-subject-results").GetByRole(AriaRole.Button, new() { Name = "Use" }).Nth(1).ClickAsync();
+
+        await Expect(page.GetByTestId("template-subject")).ToHaveValueAsync("{{ contact.firstName }}, your spring pick");
+        var asked = api!.Requests.Single(r => r.Path == "/v1/ai/subject-lines").Body!;
+        Assert.Equal("tpl_ai", asked["templateId"]!.ToString());
+        Assert.Equal("Boots for spring walks", asked["brief"]!.ToString());
+        Assert.Equal(3, (int)asked["count"]!);
+        await page.Context.CloseAsync();
+    }
+
     private async Task<IPage> OpenSignedInAsync(Guid organizationId, Action<ApiStub> configure)
     {
         var token = fixture.System.GetRequiredService<AccessTokens>().Issue(Guid.NewGuid(), organizationId, Roles.Marketer).Token;

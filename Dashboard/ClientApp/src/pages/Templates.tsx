@@ -1,6 +1,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, errorText, type Page, type Template } from '../api';
 import { Link, useRouter } from '../router';
+import { AiVariants } from './AiVariants';
 
 interface Preview {
   subject: string;
@@ -135,6 +136,11 @@ export function TemplatesPage({ selectedId }: { selectedId: string | null }) {
             </div>
           )}
         </section>
+        <AiVariants
+          templateId={draft.id}
+          onSubject={(subject) => setDraft((d) => ({ ...d, subject }))}
+          onContent={(subject, html) => setDraft((d) => ({ ...d, subject, html }))}
+        />
       </div>
     </section>
   );
