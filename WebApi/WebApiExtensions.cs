@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Automator.WebApi.Analytics;
 using Automator.WebApi.ApiKeys;
 using Automator.WebApi.Auditing;
 using Automator.WebApi.Auth;
@@ -76,6 +77,7 @@ public static class WebApiExtensions
         services.AddSingleton<AuditLog>();
         services.AddSingleton<ContactStore>();
         services.AddSingleton<ListStore>();
+        services.AddSingleton<AnalyticsStore>();
         services.AddSingleton<SegmentStore>();
         services.AddSingleton<IContactSync, OrleansContactSync>();
         services.Configure<SegmentOptions>(builder.Configuration.GetSection(SegmentOptions.Section));
@@ -153,6 +155,7 @@ public static class WebApiExtensions
         app.MapTrackingRoutes();
         app.MapUnsubscribeRoutes();
         app.MapProviderWebhooks();
+        app.MapAnalyticsApi();
         return app;
     }
 
