@@ -60,7 +60,7 @@ public static class AnalyticsEndpoints
     {
         var validator = new Validator();
         var range = Range(validator, from, to, time);
-        var unit = granularity ?? "hour";
+        var unit = string.IsNullOrEmpty(granularity) ? "hour" : granularity;
         if (!Granularities.Contains(unit, StringComparer.Ordinal))
         {
             validator.Add("granularity", "must be hour or day.");
@@ -141,7 +141,8 @@ public static class AnalyticsEndpoints
             return null;
         }
 
-        if (value.Length > 40 || !DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var parsed))
+        if (value.Length > 40 || value.Any(c => !(char.IsAsciiDigit(c) || c is 'T' or 'Z' or 't' or 'z' or ':' or '-' or '+' or '.'))
+            || !DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var parsed))
         {
             validator.Add(field, "must be an ISO 8601 date and time, e.g. 2026-01-31T00:00:00Z.");
             return null;
