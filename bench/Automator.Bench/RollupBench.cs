@@ -36,6 +36,7 @@ public static class RollupBench
         var options = new AnalyticsOptions();
         var rollup = new AnalyticsRollup(dataSource, Options.Create(options), TimeProvider.System, NullLogger<AnalyticsRollup>.Instance);
 
+        var (withTriggers, withoutTriggers) = await TriggerCostAsync(dataSource, (int)(sendRate * Tick.TotalSeconds));
         var organization = Guid.NewGuid();
         var workflow = Guid.NewGuid();
         using var stop = new CancellationTokenSource();
@@ -85,6 +86,7 @@ public static class RollupBench
         Console.WriteLine($"| Rollup lag, commit to hourly row (oldest fact per pass, {lags.Count} passes): p50 / p99 / max | {ApiBench.Percentile(lags, 0.50):N2} s / {ApiBench.Percentile(lags, 0.99):N2} s / {(lags.Count == 0 ? 0 : lags[^1]):N2} s |");
         Console.WriteLine($"| Backlog when writing stopped; time to roll it up | {backlog:N0} facts; {drained.TotalSeconds:N2} s |");
         Console.WriteLine($"| Hourly figures equal the facts written (sent + engagement) | {(figures == sends + events ? "yes" : $"no: {figures:N0} vs {sends + events:N0}")} |");
+        Console.WriteLine($"| One tick's writes ({sendRate * Tick.TotalSeconds:N0} sends + engagement), writer alone: with the triggers / without | {withTriggers:N1} ms / {withoutTriggers:N1} ms |");
         Console.WriteLine($"| Load average (1, 5, 15 min) after the run | {load} |");
     }
 
@@ -94,7 +96,7 @@ public static class RollupBench
         var perTick = (int)(sendRate * Tick.TotalSeconds);
         long sends = 0, events = 0;
         var previous = Array.Empty<Guid>();
-        var created = Array.Empty<DateTimeOffset>();
+        var previousAt = DateTimeOffset.UtcNow;
         await using var connection = await dataSource.OpenConnectionAsync();
         var stopwatch = Stopwatch.StartNew();
         using var timer = new PeriodicTimer(Tick);
@@ -102,45 +104,94 @@ public static class RollupBench
         {
             var ids = Enumerable.Range(0, perTick).Select(_ => Guid.CreateVersion7()).ToArray();
             var now = DateTimeOffset.UtcNow;
-            await using var batch = new NpgsqlBatch(connection);
-            var insert = new NpgsqlBatchCommand("""
-                INSERT INTO email_sends (id, organization_id, send_key, workflow_id, journey_id, step_id, variant, email, provider, status, sent_at, created_at, updated_at)
-                SELECT u.id, $2, 'bench:' || u.n, $3, 'journey-' || u.n, 'welcome', CASE WHEN u.n % 2 = 0 THEN 'a' ELSE 'b' END,
-                       'r' || u.n || '@bench.test', CASE WHEN u.n % 4 = 0 THEN 'ses' ELSE 'sendgrid' END, 'sent', $4, $4, $4
-                FROM unnest($1::uuid[]) WITH ORDINALITY AS u(id, n)
-                """);
-            insert.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = ids });
-            insert.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = organization });
-            insert.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = workflow });
-            insert.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
-            batch.BatchCommands.Add(insert);
-            if (previous.Length > 0)
-            {
-                // Engagement mixes by the row's position: 2 facts per send on average.
-                var engage = new NpgsqlBatchCommand("""
-                    UPDATE email_sends s SET status = 'delivered', delivered_at = $3,
-                        opened_at = CASE WHEN u.n % 10 < 6 THEN $3 END,
-                        clicked_at = CASE WHEN u.n % 10 < 3 THEN $3 END,
-                        complained_at = CASE WHEN u.n % 20 = 7 THEN $3 END,
-                        unsubscribed_at = CASE WHEN u.n % 20 = 9 THEN $3 END,
-                        updated_at = $3
-                    FROM unnest($1::uuid[], $2::timestamptz[]) WITH ORDINALITY AS u(id, created_at, n)
-                    WHERE s.id = u.id AND s.created_at = u.created_at
-                    """);
-                engage.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = previous });
-                engage.Parameters.Add(new NpgsqlParameter<DateTimeOffset[]> { TypedValue = created });
-                engage.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
-                batch.BatchCommands.Add(engage);
-                events += Enumerable.Range(1, previous.Length).Sum(n => 1 + (n % 10 < 6 ? 1 : 0) + (n % 10 < 3 ? 1 : 0) + (n % 20 is 7 or 9 ? 1 : 0));
-            }
-
-            await batch.ExecuteNonQueryAsync();
+            events += await WriteTickAsync(connection, organization, workflow, ids, previous, previousAt, now);
             sends += perTick;
             previous = ids;
-            created = Enumerable.Repeat(now, ids.Length).ToArray();
+            previousAt = now;
         }
 
         return (sends, events);
+    }
+
+    /// <summary>One tick: these sends sent, the previous tick's engaged; returns the engagement facts written.</summary>
+    private static async Task<long> WriteTickAsync(
+        NpgsqlConnection connection, Guid organization, Guid workflow, Guid[] ids, Guid[] previous, DateTimeOffset previousAt, DateTimeOffset now)
+    {
+        await using var batch = new NpgsqlBatch(connection);
+        var insert = new NpgsqlBatchCommand("""
+            INSERT INTO email_sends (id, organization_id, send_key, workflow_id, journey_id, step_id, variant, email, provider, status, sent_at, created_at, updated_at)
+            SELECT u.id, $2, 'bench:' || u.id, $3, 'journey-' || u.id, 'welcome', CASE WHEN u.n % 2 = 0 THEN 'a' ELSE 'b' END,
+                   'r' || u.n || '@bench.test', CASE WHEN u.n % 4 = 0 THEN 'ses' ELSE 'sendgrid' END, 'sent', $4, $4, $4
+            FROM unnest($1::uuid[]) WITH ORDINALITY AS u(id, n)
+            """);
+        insert.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = ids });
+        insert.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = organization });
+        insert.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = workflow });
+        insert.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
+        batch.BatchCommands.Add(insert);
+        if (previous.Length > 0)
+        {
+            // Engagement by the row's position: 2 facts per send on average.
+            var engage = new NpgsqlBatchCommand("""
+                UPDATE email_sends s SET status = 'delivered', delivered_at = $3,
+                    opened_at = CASE WHEN u.n % 10 < 6 THEN $3 END,
+                    clicked_at = CASE WHEN u.n % 10 < 3 THEN $3 END,
+                    complained_at = CASE WHEN u.n % 20 = 7 THEN $3 END,
+                    unsubscribed_at = CASE WHEN u.n % 20 = 9 THEN $3 END,
+                    updated_at = $3
+                FROM unnest($1::uuid[]) WITH ORDINALITY AS u(id, n)
+                WHERE s.id = u.id AND s.created_at = $2
+                """);
+            engage.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = previous });
+            engage.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = previousAt });
+            engage.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
+            batch.BatchCommands.Add(engage);
+        }
+
+        await batch.ExecuteNonQueryAsync();
+        return Enumerable.Range(1, previous.Length).Sum(n => 1 + (n % 10 < 6 ? 1 : 0) + (n % 10 < 3 ? 1 : 0) + (n % 20 is 7 or 9 ? 1 : 0));
+    }
+
+    /// <summary>What the triggers add to the writes: the same ticks back to back, with the triggers on and off.</summary>
+    private static async Task<(double With, double Without)> TriggerCostAsync(NpgsqlDataSource dataSource, int perTick)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync();
+        async Task<double> TimeAsync(bool triggers)
+        {
+            await using (var toggle = new NpgsqlCommand(triggers
+                ? "ALTER TABLE email_sends ENABLE TRIGGER analytics_send_inserted; ALTER TABLE email_sends ENABLE TRIGGER analytics_send_updated"
+                : "ALTER TABLE email_sends DISABLE TRIGGER analytics_send_inserted; ALTER TABLE email_sends DISABLE TRIGGER analytics_send_updated", connection))
+            {
+                await toggle.ExecuteNonQueryAsync();
+            }
+
+            var organization = Guid.NewGuid();
+            var previous = Array.Empty<Guid>();
+            var previousAt = DateTimeOffset.UtcNow;
+            var stopwatch = new Stopwatch();
+            for (var tick = 0; tick < 30; tick++)
+            {
+                var ids = Enumerable.Range(0, perTick).Select(_ => Guid.CreateVersion7()).ToArray();
+                var now = DateTimeOffset.UtcNow;
+                if (tick >= 10)
+                {
+                    stopwatch.Start();
+                }
+
+                await WriteTickAsync(connection, organization, Guid.NewGuid(), ids, previous, previousAt, now);
+                stopwatch.Stop();
+                previous = ids;
+                previousAt = now;
+            }
+
+            return stopwatch.Elapsed.TotalMilliseconds / 20;
+        }
+
+        var without = await TimeAsync(false);
+        var with = await TimeAsync(true);
+        await using var clear = new NpgsqlCommand("DELETE FROM analytics_pending", connection);
+        await clear.ExecuteNonQueryAsync();
+        return (with, without);
     }
 
     private static async Task<long> PendingAsync(NpgsqlDataSource dataSource)

@@ -43,39 +43,40 @@ CREATE TABLE analytics_pending (
 
 -- A send counts once per kind: when its time column first gets a value. The engagement recorder sets opened_at and
 -- clicked_at on the first human open or click only (machine traffic is counted apart on the send), so these are unique.
-CREATE FUNCTION analytics_send_changed() RETURNS trigger LANGUAGE plpgsql AS $fn$
-DECLARE
-    was timestamptz[] := ARRAY[NULL, NULL, NULL, NULL, NULL, NULL, NULL]::timestamptz[];
+-- Statement-level with transition tables: one INSERT ... SELECT per statement, which matters because the send log is
+-- written in batches of hundreds of rows.
+CREATE FUNCTION analytics_sends_inserted() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
-    IF TG_OP = 'UPDATE' THEN
-        was := ARRAY[OLD.sent_at, OLD.delivered_at, OLD.opened_at, OLD.clicked_at, OLD.bounced_at, OLD.complained_at, OLD.unsubscribed_at];
-    END IF;
     INSERT INTO analytics_pending (organization_id, kind, at, workflow_id, journey_id, send_key, step_id, variant, provider)
-    SELECT NEW.organization_id, f.kind, f.at, NEW.workflow_id, NEW.journey_id, NEW.send_key, NEW.step_id, NEW.variant, NEW.provider
-    FROM (VALUES ('sent', NEW.sent_at, was[1]),
-                 ('delivered', NEW.delivered_at, was[2]),
-                 ('opened', NEW.opened_at, was[3]),
-                 ('clicked', NEW.clicked_at, was[4]),
-                 ('bounced', NEW.bounced_at, was[5]),
-                 ('complained', NEW.complained_at, was[6]),
-                 ('unsubscribed', NEW.unsubscribed_at, was[7])) AS f(kind, at, was)
+    SELECT n.organization_id, f.kind, f.at, n.workflow_id, n.journey_id, n.send_key, n.step_id, n.variant, n.provider
+    FROM new_rows n
+    CROSS JOIN LATERAL (VALUES ('sent', n.sent_at), ('delivered', n.delivered_at), ('opened', n.opened_at), ('clicked', n.clicked_at),
+                               ('bounced', n.bounced_at), ('complained', n.complained_at), ('unsubscribed', n.unsubscribed_at)) AS f(kind, at)
+    WHERE f.at IS NOT NULL;
+    RETURN NULL;
+END
+$fn$;
+
+CREATE FUNCTION analytics_sends_updated() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+    INSERT INTO analytics_pending (organization_id, kind, at, workflow_id, journey_id, send_key, step_id, variant, provider)
+    SELECT n.organization_id, f.kind, f.at, n.workflow_id, n.journey_id, n.send_key, n.step_id, n.variant, n.provider
+    FROM new_rows n
+    JOIN old_rows o ON o.id = n.id AND o.created_at = n.created_at
+    CROSS JOIN LATERAL (VALUES ('sent', n.sent_at, o.sent_at), ('delivered', n.delivered_at, o.delivered_at),
+                               ('opened', n.opened_at, o.opened_at), ('clicked', n.clicked_at, o.clicked_at),
+                               ('bounced', n.bounced_at, o.bounced_at), ('complained', n.complained_at, o.complained_at),
+                               ('unsubscribed', n.unsubscribed_at, o.unsubscribed_at)) AS f(kind, at, was)
     WHERE f.at IS NOT NULL AND f.was IS NULL;
     RETURN NULL;
 END
 $fn$;
 
--- The WHEN clauses keep the function off the hot path: most updates (queued -> sending, counts) change none of these.
-CREATE TRIGGER analytics_send_inserted AFTER INSERT ON email_sends FOR EACH ROW
-    WHEN (NEW.sent_at IS NOT NULL OR NEW.delivered_at IS NOT NULL OR NEW.opened_at IS NOT NULL OR NEW.clicked_at IS NOT NULL
-          OR NEW.bounced_at IS NOT NULL OR NEW.complained_at IS NOT NULL OR NEW.unsubscribed_at IS NOT NULL)
-    EXECUTE FUNCTION analytics_send_changed();
+CREATE TRIGGER analytics_send_inserted AFTER INSERT ON email_sends REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION analytics_sends_inserted();
 
-CREATE TRIGGER analytics_send_updated AFTER UPDATE ON email_sends FOR EACH ROW
-    WHEN ((OLD.sent_at IS NULL AND NEW.sent_at IS NOT NULL) OR (OLD.delivered_at IS NULL AND NEW.delivered_at IS NOT NULL)
-          OR (OLD.opened_at IS NULL AND NEW.opened_at IS NOT NULL) OR (OLD.clicked_at IS NULL AND NEW.clicked_at IS NOT NULL)
-          OR (OLD.bounced_at IS NULL AND NEW.bounced_at IS NOT NULL) OR (OLD.complained_at IS NULL AND NEW.complained_at IS NOT NULL)
-          OR (OLD.unsubscribed_at IS NULL AND NEW.unsubscribed_at IS NOT NULL))
-    EXECUTE FUNCTION analytics_send_changed();
+CREATE TRIGGER analytics_send_updated AFTER UPDATE ON email_sends REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION analytics_sends_updated();
 
 -- A goal conversion counts at the step the journey was at, in the workflow version it was running.
 CREATE FUNCTION analytics_goal_reached() RETURNS trigger LANGUAGE plpgsql AS $fn$
