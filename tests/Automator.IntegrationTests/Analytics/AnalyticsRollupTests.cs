@@ -2,6 +2,8 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Automator.Analytics;
+using Automator.Delivery;
+using Automator.Delivery.SendLog;
 using Automator.IntegrationTests.Engagement;
 using Automator.IntegrationTests.Infrastructure;
 using Automator.WebApi.Engagement;
@@ -164,6 +166,60 @@ public sealed class AnalyticsRollupTests(EngagementSystem system) : IClassFixtur
         Assert.Empty((await other.GetFromJsonAsync<JsonObject>($"/v1/analytics/providers?{query}"))!["providers"]!.AsArray());
         using var foreign = await other.GetAsync($"/v1/analytics/workflows/{workflow}?{query}");
         Assert.Equal(HttpStatusCode.NotFound, foreign.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_send_delivered_after_its_sending_was_rolled_up_counts_once_and_hours_past_retention_are_purged()
+    {
+        var (tenant, client) = await system.TenantAsync();
+        var log = system.App.Services.GetRequiredService<ISendLog>();
+        var recorder = system.App.Services.GetRequiredService<IEngagementRecorder>();
+        var rollup = system.App.Services.GetRequiredService<AnalyticsRollup>();
+        var created = DateTimeOffset.UtcNow;
+        var send = new SendRecord
+        {
+            Id = Guid.CreateVersion7(), OrganizationId = tenant.OrganizationId, SendKey = $"late-{Guid.NewGuid():N}",
+            Email = $"late-{Guid.NewGuid():N}@example.test", Subject = "Late", Status = SendStatus.Queued, CreatedAt = created,
+        };
+        await log.CreateAsync(send);
+        var sent = new SendOutcomeRecord(new SendRef(send.Id, created), SendStatus.Sent, "sendgrid", "msg-late", null, created);
+        await log.RecordOutcomesAsync([sent]);
+        await rollup.CatchUpAsync();
+        var query = $"from={Uri.EscapeDataString(created.AddHours(-1).ToString("O"))}&to={Uri.EscapeDataString(created.AddHours(2).ToString("O"))}";
+        var before = (await client.GetFromJsonAsync<JsonObject>($"/v1/analytics/overview?{query}"))!["counts"]!;
+        Assert.Equal(1, (long)before["sent"]!);
+        Assert.Equal(0, (long)before["delivered"]!);
+
+        // The delivery comes later, twice over; the provider's answer to the send is written again.
+        await recorder.RecordAsync([new EngagementSignal { Kind = EngagementKinds.Delivered, SendId = send.Id, At = created.AddMinutes(1), Source = "test" }], CancellationToken.None);
+        await rollup.CatchUpAsync();
+        await recorder.RecordAsync([new EngagementSignal { Kind = EngagementKinds.Delivered, SendId = send.Id, At = created.AddMinutes(2), Source = "test" }], CancellationToken.None);
+        await log.RecordOutcomesAsync([sent]);
+        await rollup.CatchUpAsync();
+        await rollup.CatchUpAsync();
+
+        var after = (await client.GetFromJsonAsync<JsonObject>($"/v1/analytics/overview?{query}"))!["counts"]!;
+        Assert.Equal(1, (long)after["sent"]!);
+        Assert.Equal(1, (long)after["delivered"]!);
+        var provider = Assert.Single((await client.GetFromJsonAsync<JsonObject>($"/v1/analytics/providers?{query}"))!["providers"]!.AsArray());
+        Assert.Equal("sendgrid", (string)provider!["provider"]!);
+        Assert.Equal(1.0, (double)provider["rates"]!["delivered"]!);
+
+        // Retention (400 days by default): the hour past it goes, the one within it stays.
+        await using (var connection = new NpgsqlConnection(system.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var old = new NpgsqlCommand("""
+                INSERT INTO analytics_hourly (organization_id, hour, workflow_id, version, step_id, variant, provider, sent)
+                VALUES ($1, date_trunc('hour', now() - interval '401 days'), '00000000-0000-0000-0000-000000000000', 0, '', '', 'ses', 5),
+                       ($1, date_trunc('hour', now() - interval '399 days'), '00000000-0000-0000-0000-000000000000', 0, '', '', 'ses', 7)
+                """, connection);
+            old.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenant.OrganizationId });
+            await old.ExecuteNonQueryAsync();
+        }
+
+        await rollup.PurgeAsync(CancellationToken.None);
+        Assert.Equal(7, await ScalarAsync("SELECT coalesce(sum(sent), 0)::bigint FROM analytics_hourly WHERE organization_id = $1 AND provider = 'ses'", tenant.OrganizationId));
     }
 
     private sealed record Fact(string Kind, DateTimeOffset At, string StepId, string Variant, string Provider);
