@@ -124,19 +124,22 @@ public sealed class AnalyticsRollup(NpgsqlDataSource dataSource, IOptions<Analyt
                     ORDER BY j.id DESC LIMIT 1) v ON true
             ), rolled AS (
                 INSERT INTO analytics_hourly AS h (organization_id, hour, workflow_id, version, step_id, variant, provider,
-                                                   sent, delivered, opened, clicked, bounced, complained, unsubscribed, goals)
+                                                   sent, delivered, opened, clicked, bounced, complained, unsubscribed, goals,
+                                                   variant_goals)
                 SELECT organization_id, hour, workflow_id, version, step_id, variant, provider,
                        count(*) FILTER (WHERE kind = 'sent'), count(*) FILTER (WHERE kind = 'delivered'),
                        count(*) FILTER (WHERE kind = 'opened'), count(*) FILTER (WHERE kind = 'clicked'),
                        count(*) FILTER (WHERE kind = 'bounced'), count(*) FILTER (WHERE kind = 'complained'),
-                       count(*) FILTER (WHERE kind = 'unsubscribed'), count(*) FILTER (WHERE kind = 'goal')
+                       count(*) FILTER (WHERE kind = 'unsubscribed'), count(*) FILTER (WHERE kind = 'goal'),
+                       count(*) FILTER (WHERE kind = 'variant_goal')
                 FROM facts
                 GROUP BY organization_id, hour, workflow_id, version, step_id, variant, provider
                 ON CONFLICT (organization_id, hour, workflow_id, version, step_id, variant, provider) DO UPDATE SET
                     sent = h.sent + excluded.sent, delivered = h.delivered + excluded.delivered,
                     opened = h.opened + excluded.opened, clicked = h.clicked + excluded.clicked,
                     bounced = h.bounced + excluded.bounced, complained = h.complained + excluded.complained,
-                    unsubscribed = h.unsubscribed + excluded.unsubscribed, goals = h.goals + excluded.goals
+                    unsubscribed = h.unsubscribed + excluded.unsubscribed, goals = h.goals + excluded.goals,
+                    variant_goals = h.variant_goals + excluded.variant_goals
             )
             SELECT count(*)::int, min(enqueued_at) FROM claimed
             """, connection, transaction);

@@ -90,7 +90,8 @@ public static class AnalyticsEndpoints
                 var variants = step.Where(r => r.Variant.Length > 0).GroupBy(r => r.Variant, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal)
                     .Select(v =>
                     {
-                        var variantCounts = v.Aggregate(AnalyticsCounts.Zero, (sum, r) => sum.Add(r.Counts));
+                        // A variant's goals are the conversions of the journeys it was sent to.
+                        var variantCounts = v.Aggregate(AnalyticsCounts.Zero, (sum, r) => sum.Add(r.Counts)) with { Goals = v.Sum(r => r.VariantGoals) };
                         return new VariantFigures(v.Key, variantCounts, AnalyticsRates.Of(variantCounts));
                     }).ToList();
                 return new StepFigures(step.Key, counts, AnalyticsRates.Of(counts), variants, Series(step));
@@ -98,7 +99,7 @@ public static class AnalyticsEndpoints
         return TypedResults.Ok(new WorkflowAnalyticsResponse(id, range.From, range.To, unit, total, AnalyticsRates.Of(total), steps, Series(rows)));
     }
 
-    private static List<AnalyticsPoint> Series(IEnumerable<(DateTimeOffset At, string StepId, string Variant, AnalyticsCounts Counts)> rows) =>
+    private static List<AnalyticsPoint> Series(IEnumerable<(DateTimeOffset At, string StepId, string Variant, AnalyticsCounts Counts, long VariantGoals)> rows) =>
         rows.GroupBy(r => r.At).OrderBy(g => g.Key).Select(g => new AnalyticsPoint(g.Key, g.Aggregate(AnalyticsCounts.Zero, (sum, r) => sum.Add(r.Counts)))).ToList();
 
     /// <summary>from and to as ISO 8601 instants; by default the 7 days up to now.</summary>

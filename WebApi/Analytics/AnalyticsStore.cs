@@ -49,21 +49,21 @@ public sealed class AnalyticsStore(NpgsqlDataSource dataSource)
     }
 
     /// <summary>One row per bucket, step and variant; the caller folds them into steps, variants and series.</summary>
-    public async Task<IReadOnlyList<(DateTimeOffset At, string StepId, string Variant, AnalyticsCounts Counts)>> WorkflowAsync(
+    public async Task<IReadOnlyList<(DateTimeOffset At, string StepId, string Variant, AnalyticsCounts Counts, long VariantGoals)>> WorkflowAsync(
         Guid organizationId, Guid workflowId, AnalyticsRange range, string granularity, CancellationToken cancellationToken)
     {
         await using var command = Command($"""
-            SELECT date_trunc($5, hour, 'UTC'), step_id, variant, {Sums} FROM analytics_hourly
+            SELECT date_trunc($5, hour, 'UTC'), step_id, variant, {Sums}, sum(variant_goals)::bigint FROM analytics_hourly
             WHERE organization_id = $1 AND hour >= $2 AND hour < $3 AND workflow_id = $4
             GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
             """, organizationId, range);
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = workflowId });
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = granularity });
-        var rows = new List<(DateTimeOffset, string, string, AnalyticsCounts)>();
+        var rows = new List<(DateTimeOffset, string, string, AnalyticsCounts, long)>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            rows.Add((reader.GetFieldValue<DateTimeOffset>(0), reader.GetString(1), reader.GetString(2), Counts(reader, 3)));
+            rows.Add((reader.GetFieldValue<DateTimeOffset>(0), reader.GetString(1), reader.GetString(2), Counts(reader, 3), reader.GetInt64(11)));
         }
 
         return rows;

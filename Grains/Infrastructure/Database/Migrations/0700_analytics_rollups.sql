@@ -18,6 +18,9 @@ CREATE TABLE analytics_hourly (
     complained       bigint NOT NULL DEFAULT 0,
     unsubscribed     bigint NOT NULL DEFAULT 0,
     goals            bigint NOT NULL DEFAULT 0,
+    -- Goals of journeys that were sent this variant: the A/B comparison. Apart from goals, which count each
+    -- conversion once at the step the journey was at; a journey sent two variants credits both here.
+    variant_goals    bigint NOT NULL DEFAULT 0,
     PRIMARY KEY (organization_id, hour, workflow_id, version, step_id, variant, provider)
 );
 CREATE INDEX analytics_hourly_workflow_idx ON analytics_hourly (organization_id, workflow_id, hour);
@@ -78,11 +81,19 @@ CREATE TRIGGER analytics_send_inserted AFTER INSERT ON email_sends REFERENCING N
 CREATE TRIGGER analytics_send_updated AFTER UPDATE ON email_sends REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION analytics_sends_updated();
 
--- A goal conversion counts at the step the journey was at, in the workflow version it was running.
+-- A goal conversion counts at the step the journey was at, in the workflow version it was running; and it is credited
+-- to every variant this entry of the journey was sent (its sends are in its history, their variants in the send log).
 CREATE FUNCTION analytics_goal_reached() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
     INSERT INTO analytics_pending (organization_id, kind, at, workflow_id, version, journey_id, step_id)
     VALUES (NEW.organization_id, 'goal', NEW.occurred_at, NEW.workflow_id, NEW.version, NEW.journey_id, NEW.step_id);
+    INSERT INTO analytics_pending (organization_id, kind, at, workflow_id, version, journey_id, step_id, variant)
+    SELECT NEW.organization_id, 'variant_goal', NEW.occurred_at, NEW.workflow_id, NEW.version, NEW.journey_id, s.step_id, s.variant
+    FROM journey_events j
+    JOIN send_keys k ON k.send_key = j.detail #>> '{}'
+    JOIN email_sends s ON s.id = k.send_id AND s.created_at = k.created_at
+    WHERE j.journey_id = NEW.journey_id AND j.entry = NEW.entry AND j.kind = 'send' AND j.organization_id = NEW.organization_id
+      AND s.organization_id = NEW.organization_id AND s.variant IS NOT NULL;
     RETURN NULL;
 END
 $fn$;
@@ -101,3 +112,11 @@ WHERE f.at IS NOT NULL;
 
 INSERT INTO analytics_pending (organization_id, kind, at, workflow_id, version, journey_id, step_id)
 SELECT organization_id, 'goal', occurred_at, workflow_id, version, journey_id, step_id FROM journey_events WHERE kind = 'goal';
+
+INSERT INTO analytics_pending (organization_id, kind, at, workflow_id, version, journey_id, step_id, variant)
+SELECT g.organization_id, 'variant_goal', g.occurred_at, g.workflow_id, g.version, g.journey_id, s.step_id, s.variant
+FROM journey_events g
+JOIN journey_events j ON j.journey_id = g.journey_id AND j.entry = g.entry AND j.kind = 'send' AND j.organization_id = g.organization_id
+JOIN send_keys k ON k.send_key = j.detail #>> '{}'
+JOIN email_sends s ON s.id = k.send_id AND s.created_at = k.created_at
+WHERE g.kind = 'goal' AND s.organization_id = g.organization_id AND s.variant IS NOT NULL;
