@@ -40,6 +40,9 @@ public sealed class AnalyticsRollup(NpgsqlDataSource dataSource, IOptions<Analyt
     : BackgroundService
 {
     private const long LockKey = 0x616E616C79746963; // "analytic"
+
+    /// <summary>How long a journey's send may wait for the journey's history to name its workflow version.</summary>
+    public static readonly TimeSpan VersionGrace = TimeSpan.FromSeconds(30);
     private static readonly Histogram<double> Lag = AutomatorMeters.Meter.CreateHistogram<double>(
         "automator.analytics.lag", unit: "s", description: "Time from a fact's commit to its rollup into the hourly figures");
 
@@ -105,23 +108,30 @@ public sealed class AnalyticsRollup(NpgsqlDataSource dataSource, IOptions<Analyt
             }
         }
 
-        // The send's workflow version is the one its journey recorded with the send (sends made outside journeys: 0).
+        // The send's workflow version is the one its journey recorded with the send (sends made outside journeys: 0). The
+        // journey writes its history behind its sends, so a fact whose journey has not recorded the send yet waits for it,
+        // up to VersionGrace, rather than being counted under no version.
         await using var command = new NpgsqlCommand("""
-            WITH claimed AS (
-                DELETE FROM analytics_pending
-                WHERE id IN (SELECT id FROM analytics_pending ORDER BY id LIMIT $1)
-                RETURNING organization_id, kind, at, workflow_id, version, journey_id, send_key, step_id, variant, provider, enqueued_at
+            WITH window_rows AS (
+                SELECT p.id, p.journey_id, p.enqueued_at, coalesce(p.version, v.version) AS version
+                FROM (SELECT * FROM analytics_pending ORDER BY id LIMIT $1) p
+                LEFT JOIN LATERAL (
+                    SELECT j.version FROM journey_events j
+                    WHERE p.version IS NULL AND p.journey_id IS NOT NULL AND j.journey_id = p.journey_id AND j.kind = 'send'
+                      AND j.detail = to_jsonb(p.send_key)
+                    ORDER BY j.id DESC LIMIT 1) v ON true
+            ), ready AS (
+                SELECT id, coalesce(version, 0) AS version FROM window_rows
+                WHERE version IS NOT NULL OR journey_id IS NULL OR enqueued_at < clock_timestamp() - $2
+            ), claimed AS (
+                DELETE FROM analytics_pending a USING ready r WHERE a.id = r.id
+                RETURNING a.organization_id, a.kind, a.at, a.workflow_id, r.version, a.step_id, a.variant, a.provider, a.enqueued_at
             ), facts AS (
                 SELECT c.organization_id, date_trunc('hour', c.at, 'UTC') AS hour,
                        coalesce(c.workflow_id, '00000000-0000-0000-0000-000000000000'::uuid) AS workflow_id,
-                       coalesce(c.version, v.version, 0) AS version, coalesce(c.step_id, '') AS step_id,
+                       c.version, coalesce(c.step_id, '') AS step_id,
                        coalesce(c.variant, '') AS variant, coalesce(c.provider, '') AS provider, c.kind
                 FROM claimed c
-                LEFT JOIN LATERAL (
-                    SELECT j.version FROM journey_events j
-                    WHERE c.version IS NULL AND c.journey_id IS NOT NULL AND j.journey_id = c.journey_id AND j.kind = 'send'
-                      AND j.detail = to_jsonb(c.send_key)
-                    ORDER BY j.id DESC LIMIT 1) v ON true
             ), rolled AS (
                 INSERT INTO analytics_hourly AS h (organization_id, hour, workflow_id, version, step_id, variant, provider,
                                                    sent, delivered, opened, clicked, bounced, complained, unsubscribed, goals,
@@ -144,6 +154,7 @@ public sealed class AnalyticsRollup(NpgsqlDataSource dataSource, IOptions<Analyt
             SELECT count(*)::int, min(enqueued_at) FROM claimed
             """, connection, transaction);
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = options.Value.BatchSize });
+        command.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = VersionGrace });
         int rolled;
         DateTimeOffset? oldest;
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))

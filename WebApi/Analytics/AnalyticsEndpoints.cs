@@ -55,11 +55,24 @@ public static class AnalyticsEndpoints
     }
 
     private static async Task<Results<Ok<WorkflowAnalyticsResponse>, ValidationProblem, ProblemHttpResult>> WorkflowAsync(
-        Guid id, string? from, string? to, string? granularity, ClaimsPrincipal caller, AnalyticsStore store, TimeProvider time,
-        CancellationToken cancellationToken)
+        Guid id, string? from, string? to, string? granularity, string? version, ClaimsPrincipal caller, AnalyticsStore store,
+        TimeProvider time, CancellationToken cancellationToken)
     {
         var validator = new Validator();
         var range = Range(validator, from, to, time);
+        int? onlyVersion = null;
+        if (!string.IsNullOrEmpty(version))
+        {
+            if (int.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) && parsed >= 1)
+            {
+                onlyVersion = parsed;
+            }
+            else
+            {
+                validator.Add("version", "must be a published version number (1 or more).");
+            }
+        }
+
         var unit = string.IsNullOrEmpty(granularity) ? "hour" : granularity;
         if (!Granularities.Contains(unit, StringComparer.Ordinal))
         {
@@ -81,7 +94,7 @@ public static class AnalyticsEndpoints
             return ApiResults.NotFound("Workflow");
         }
 
-        var rows = await store.WorkflowAsync(organizationId, id, range, unit, cancellationToken);
+        var rows = await store.WorkflowAsync(organizationId, id, range, unit, onlyVersion, cancellationToken);
         var total = rows.Aggregate(AnalyticsCounts.Zero, (sum, r) => sum.Add(r.Counts));
         var steps = rows.Where(r => r.StepId.Length > 0).GroupBy(r => r.StepId, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal)
             .Select(step =>
@@ -96,7 +109,7 @@ public static class AnalyticsEndpoints
                     }).ToList();
                 return new StepFigures(step.Key, counts, AnalyticsRates.Of(counts), variants, Series(step));
             }).ToList();
-        return TypedResults.Ok(new WorkflowAnalyticsResponse(id, range.From, range.To, unit, total, AnalyticsRates.Of(total), steps, Series(rows)));
+        return TypedResults.Ok(new WorkflowAnalyticsResponse(id, range.From, range.To, unit, onlyVersion, total, AnalyticsRates.Of(total), steps, Series(rows)));
     }
 
     private static List<AnalyticsPoint> Series(IEnumerable<(DateTimeOffset At, string StepId, string Variant, AnalyticsCounts Counts, long VariantGoals)> rows) =>

@@ -36,5 +36,5 @@ public sealed record StepFigures(
     string StepId, AnalyticsCounts Counts, AnalyticsRates Rates, IReadOnlyList<VariantFigures> Variants, IReadOnlyList<AnalyticsPoint> Series);
 
 public sealed record WorkflowAnalyticsResponse(
-    Guid WorkflowId, DateTimeOffset From, DateTimeOffset To, string Granularity, AnalyticsCounts Counts, AnalyticsRates Rates,
+    Guid WorkflowId, DateTimeOffset From, DateTimeOffset To, string Granularity, int? Version, AnalyticsCounts Counts, AnalyticsRates Rates,
     IReadOnlyList<StepFigures> Steps, IReadOnlyList<AnalyticsPoint> Series);

@@ -50,15 +50,16 @@ public sealed class AnalyticsStore(NpgsqlDataSource dataSource)
 
     /// <summary>One row per bucket, step and variant; the caller folds them into steps, variants and series.</summary>
     public async Task<IReadOnlyList<(DateTimeOffset At, string StepId, string Variant, AnalyticsCounts Counts, long VariantGoals)>> WorkflowAsync(
-        Guid organizationId, Guid workflowId, AnalyticsRange range, string granularity, CancellationToken cancellationToken)
+        Guid organizationId, Guid workflowId, AnalyticsRange range, string granularity, int? version, CancellationToken cancellationToken)
     {
         await using var command = Command($"""
             SELECT date_trunc($5, hour, 'UTC'), step_id, variant, {Sums}, sum(variant_goals)::bigint FROM analytics_hourly
-            WHERE organization_id = $1 AND hour >= $2 AND hour < $3 AND workflow_id = $4
+            WHERE organization_id = $1 AND hour >= $2 AND hour < $3 AND workflow_id = $4 AND ($6::int IS NULL OR version = $6)
             GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
             """, organizationId, range);
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = workflowId });
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = granularity });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Integer, Value = version is { } v ? v : DBNull.Value });
         var rows = new List<(DateTimeOffset, string, string, AnalyticsCounts, long)>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))

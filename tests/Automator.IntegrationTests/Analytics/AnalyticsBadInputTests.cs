@@ -27,6 +27,9 @@ public sealed class AnalyticsBadInputTests(ApiFixture fixture)
         ("granularity unknown", "granularity=week", "granularity"),
         ("granularity in capitals", "granularity=DAY", "granularity"),
         ("granularity with junk", "granularity=hour%20", "granularity"),
+        ("version not a number", "version=latest", "version"),
+        ("version zero", "version=0", "version"),
+        ("version negative", "version=-1", "version"),
         ("hours over a long range", "from=2026-01-01T00:00:00Z&to=2026-03-01T00:00:00Z&granularity=hour", "granularity"),
     ];
 

@@ -92,6 +92,9 @@ public sealed class AnalyticsRollupTests(EngagementSystem system) : IClassFixtur
         await Eventually.WaitAsync(() => ScalarAsync("SELECT count(*) FROM journey_events WHERE organization_id = $1 AND kind = 'goal'", tenant.OrganizationId),
             n => n == 2, Wait, "both goals in the journey history");
 
+        // The journeys record their sends in their history behind the sends themselves; the rollup waits for that record.
+        await Eventually.WaitAsync(() => ScalarAsync("SELECT count(*) FROM journey_events WHERE organization_id = $1 AND kind = 'send'", tenant.OrganizationId),
+            n => n == contacts, Wait, "every send in the journey history");
         var rollup = system.App.Services.GetRequiredService<AnalyticsRollup>();
         await rollup.CatchUpAsync();
 
@@ -157,6 +160,13 @@ public sealed class AnalyticsRollupTests(EngagementSystem system) : IClassFixtur
         var welcome = hourly!["steps"]!.AsArray().Single(s => (string)s!["stepId"]! == "welcome")!;
         Assert.Equal(contacts, welcome["variants"]!.AsArray().Sum(v => (long)v!["counts"]!["sent"]!));
         Assert.Equal(2, welcome["variants"]!.AsArray().Sum(v => (long)v!["counts"]!["goals"]!));
+
+        // Everything was sent and converted in the workflow's first version.
+        var first = await client.GetFromJsonAsync<JsonObject>($"/v1/analytics/workflows/{workflow}?{query}&granularity=hour&version=1");
+        Assert.Equal(hourly["counts"]!.ToJsonString(), first!["counts"]!.ToJsonString());
+        Assert.Equal(hourly["steps"]!.ToJsonString(), first["steps"]!.ToJsonString());
+        var second = await client.GetFromJsonAsync<JsonObject>($"/v1/analytics/workflows/{workflow}?{query}&granularity=hour&version=2");
+        Assert.All(Kinds, k => Assert.Equal(0, (long)second!["counts"]![k]!));
 
         // Rolling up again finds nothing new and changes nothing.
         Assert.Equal(0, await rollup.CatchUpAsync());
