@@ -113,15 +113,20 @@ public sealed class AnalyticsRollup(NpgsqlDataSource dataSource, IOptions<Analyt
         // up to VersionGrace, rather than being counted under no version.
         await using var command = new NpgsqlCommand("""
             WITH window_rows AS (
-                SELECT p.id, p.journey_id, p.enqueued_at, coalesce(p.version, v.version) AS version
-                FROM (SELECT * FROM analytics_pending ORDER BY id LIMIT $1) p
-                LEFT JOIN LATERAL (
+                SELECT id, journey_id, send_key, enqueued_at, version FROM analytics_pending ORDER BY id LIMIT $1
+            ), versions AS (
+                -- Once per send, however many of its facts the window holds.
+                SELECT n.journey_id, n.send_key, v.version
+                FROM (SELECT DISTINCT journey_id, send_key FROM window_rows WHERE version IS NULL AND journey_id IS NOT NULL) n
+                CROSS JOIN LATERAL (
                     SELECT j.version FROM journey_events j
-                    WHERE p.version IS NULL AND p.journey_id IS NOT NULL AND j.journey_id = p.journey_id AND j.kind = 'send'
-                      AND j.detail = to_jsonb(p.send_key)
-                    ORDER BY j.id DESC LIMIT 1) v ON true
+                    WHERE j.journey_id = n.journey_id AND j.kind = 'send' AND j.detail = to_jsonb(n.send_key)
+                    ORDER BY j.id DESC LIMIT 1) v
+            ), resolved AS (
+                SELECT w.id, w.journey_id, w.enqueued_at, coalesce(w.version, v.version) AS version
+                FROM window_rows w LEFT JOIN versions v ON v.journey_id = w.journey_id AND v.send_key = w.send_key
             ), ready AS (
-                SELECT id, coalesce(version, 0) AS version FROM window_rows
+                SELECT id, coalesce(version, 0) AS version FROM resolved
                 WHERE version IS NOT NULL OR journey_id IS NULL OR enqueued_at < clock_timestamp() - $2
             ), claimed AS (
                 DELETE FROM analytics_pending a USING ready r WHERE a.id = r.id
