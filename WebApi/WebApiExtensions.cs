@@ -1,5 +1,4 @@
 using System.Text.Json.Serialization;
-using Automator.WebApi.Analytics;
 using Automator.WebApi.ApiKeys;
 using Automator.WebApi.Auditing;
 using Automator.WebApi.Auth;
@@ -20,6 +19,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Npgsql;
 using Automator.WebApi.Delivery;
 using Automator.WebApi.Webhooks;
+using Automator.WebApi.Analytics;
 using Scalar.AspNetCore;
 
 namespace Automator.WebApi;
