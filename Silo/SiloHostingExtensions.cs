@@ -1,4 +1,5 @@
 using System.Net;
+using Automator.Analytics;
 using Automator.Dashboard;
 using Automator.Infrastructure.Database;
 using Automator.Infrastructure.Storage;
@@ -108,6 +109,11 @@ public static class SiloHostingExtensions
         });
 
         builder.Services.AddAutomatorGrains(configuration);
+        if (durable)
+        {
+            builder.Services.AddAnalyticsRollup(configuration);
+        }
+
         builder.Services.AddHealthChecks()
             .AddCheck<PostgresHealthCheck>("postgres", tags: ["ready"])
             .AddCheck<ClusterHealthCheck>("cluster", tags: ["ready"]);

@@ -20,6 +20,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Npgsql;
 using Automator.WebApi.Delivery;
 using Automator.WebApi.Webhooks;
+using Automator.WebApi.Analytics;
 using Scalar.AspNetCore;
 
 namespace Automator.WebApi;
@@ -77,6 +78,7 @@ public static class WebApiExtensions
         services.AddSingleton<AuditLog>();
         services.AddSingleton<ContactStore>();
         services.AddSingleton<ListStore>();
+        services.AddSingleton<AnalyticsStore>();
         services.AddSingleton<SegmentStore>();
         services.AddSingleton<IContactSync, OrleansContactSync>();
         services.Configure<SegmentOptions>(builder.Configuration.GetSection(SegmentOptions.Section));
@@ -156,6 +158,7 @@ public static class WebApiExtensions
         app.MapTrackingRoutes();
         app.MapUnsubscribeRoutes();
         app.MapProviderWebhooks();
+        app.MapAnalyticsApi();
         return app;
     }
 

@@ -59,7 +59,7 @@ public sealed record ValidContact(string Email, string? FirstName, string? LastN
         if (input.Consent is { } consent)
         {
             consentSource = validator.Required(prefix + "consent.source", consent.Source?.Trim(), 100);
-            consentAt = consent.At ?? now;
+            consentAt = (consent.At ?? now).ToUniversalTime();
             if (consentAt > now + TimeSpan.FromMinutes(5) || consentAt < new DateTimeOffset(2000, 1, 1, 0, 0, 0, TimeSpan.Zero))
             {
                 validator.Add(prefix + "consent.at", "must be a past time (ISO 8601).");

@@ -47,12 +47,13 @@ public static class Scopes
     public const string UsersRead = "users:read";
     public const string UsersWrite = "users:write";
     public const string ApiKeysManage = "api-keys:manage";
+    public const string AnalyticsRead = "analytics:read";
 
     public static readonly IReadOnlyList<string> All =
     [
         ContactsRead, ContactsWrite, EventsWrite, ListsRead, ListsWrite, SegmentsRead, SegmentsWrite, TemplatesRead,
         TemplatesWrite, WorkflowsRead, WorkflowsWrite, SendsRead, ProvidersRead, ProvidersWrite, SuppressionsRead,
-        SuppressionsWrite, AiUse, UsersRead, UsersWrite, ApiKeysManage,
+        SuppressionsWrite, AiUse, UsersRead, UsersWrite, ApiKeysManage, AnalyticsRead,
     ];
 }
 
