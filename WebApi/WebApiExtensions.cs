@@ -124,6 +124,7 @@ public static class WebApiExtensions
             app.UseForwardedHeaders(forwarded);
         }
 
+        app.UseRequestMeasurements();
         app.UseSecurityHeaders();
         app.UseExceptionHandler();
         app.UseStatusCodePages();

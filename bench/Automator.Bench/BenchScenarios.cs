@@ -14,5 +14,6 @@ public static class BenchScenarios
         ["contact-cipher"] = CipherBench.RunAsync,
         ["webhooks"] = WebhookBench.RunAsync,
         ["tracking"] = TrackingBench.RunAsync,
+        ["influx"] = InfluxBench.RunAsync,
     };
 }
