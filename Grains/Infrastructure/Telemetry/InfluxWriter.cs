@@ -35,7 +35,7 @@ public sealed class InfluxWriter(InfluxMeasurements measurements, IOptions<Influ
         {
             await foreach (var point in measurements.Points.ReadAllAsync(stoppingToken))
             {
-                writes.WritePoint(point, settings.Bucket, settings.Org);
+                writes.WritePoint(point.ToPoint(), settings.Bucket, settings.Org);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -44,7 +44,7 @@ public sealed class InfluxWriter(InfluxMeasurements measurements, IOptions<Influ
 
         while (measurements.Points.TryRead(out var point))
         {
-            writes.WritePoint(point, settings.Bucket, settings.Org);
+            writes.WritePoint(point.ToPoint(), settings.Bucket, settings.Org);
         }
 
         // Disposing the write API flushes the batch in progress.

@@ -37,24 +37,24 @@ public sealed partial class InfluxSinkTests(VictoriaMetricsServer server) : ICla
             opened.EnsureSuccessStatusCode();
         }
 
-        var sends = await SeriesAsync($$"""{__name__="{{InfluxMeasurements.Sends}}_count",organization="{{org}}"}""");
+        var sends = await SeriesAsync($$"""{__name__="{{Measurement.Sends}}_count",organization="{{org}}"}""");
         var send = Assert.Single(sends);
         Assert.Equal("sendgrid", send.Labels["provider"]);
         Assert.Equal("sent", send.Labels["status"]);
         Assert.Equal([1.0], send.Values);
 
-        var moves = await SeriesAsync($$"""{__name__="{{InfluxMeasurements.JourneyTransitions}}_count",organization="{{org}}",workflow="{{workflow}}"}""");
+        var moves = await SeriesAsync($$"""{__name__="{{Measurement.JourneyTransitions}}_count",organization="{{org}}",workflow="{{workflow}}"}""");
         Assert.Contains(moves, m => m.Labels.GetValueOrDefault("to") == "welcome" && !m.Labels.ContainsKey("from"));
 
-        var engagement = await SeriesAsync($$"""{__name__="{{InfluxMeasurements.Engagement}}_count",organization="{{org}}",kind="opened"}""");
+        var engagement = await SeriesAsync($$"""{__name__="{{Measurement.Engagement}}_count",organization="{{org}}",kind="opened"}""");
         var open = Assert.Single(engagement);
         Assert.Equal(workflow.ToString(), open.Labels["workflow"]);
         Assert.Equal("welcome", open.Labels["step"]);
 
-        var latency = await SeriesAsync($$"""{__name__="{{InfluxMeasurements.ProviderCalls}}_latency_ms",provider="sendgrid",outcome="accepted"}""");
+        var latency = await SeriesAsync($$"""{__name__="{{Measurement.ProviderCalls}}_latency_ms",provider="sendgrid",outcome="accepted"}""");
         Assert.All(latency.SelectMany(l => l.Values), v => Assert.True(v >= 0));
 
-        var requests = await SeriesAsync($$"""{__name__="{{InfluxMeasurements.ApiRequests}}_duration_ms",method="POST",status="202"}""");
+        var requests = await SeriesAsync($$"""{__name__="{{Measurement.ApiRequests}}_duration_ms",method="POST",status="202"}""");
         Assert.Contains(requests, r => r.Labels["route"].StartsWith("/v1/events", StringComparison.Ordinal));
     }
 

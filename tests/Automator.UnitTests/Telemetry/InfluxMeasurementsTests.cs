@@ -32,7 +32,7 @@ public sealed class InfluxMeasurementsTests
         var kept = new List<string>();
         while (buffer.Points.TryRead(out var point))
         {
-            kept.Add(point.ToLineProtocol());
+            kept.Add(point.ToPoint().ToLineProtocol());
         }
 
         Assert.Equal(3, kept.Count);
@@ -56,7 +56,7 @@ public sealed class InfluxMeasurementsTests
         var lines = new List<string>();
         while (buffer.Points.TryRead(out var point))
         {
-            lines.Add(point.ToLineProtocol());
+            lines.Add(point.ToPoint().ToLineProtocol());
         }
 
         Assert.StartsWith($"engagement,kind=opened,organization={organization},step=welcome,workflow={workflow} count=1i ", lines[0], StringComparison.Ordinal);
