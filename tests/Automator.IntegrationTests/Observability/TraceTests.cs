@@ -1,6 +1,10 @@
 using System.Diagnostics;
 using Automator.IntegrationTests.Delivery;
 using Automator.IntegrationTests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
+using Microsoft.Extensions.Options;
 
 namespace Automator.IntegrationTests.Observability;
 
@@ -27,5 +31,17 @@ public sealed class TraceTests
         var parts = traceParent.Split('-');
         Assert.Equal(traceId.ToHexString(), parts[1]);
         Assert.NotEqual(request.Headers.GetValues("traceparent").Single().Split('-')[2], parts[2]);
+    }
+
+    [Fact]
+    public async Task Log_lines_are_json_and_carry_the_trace_and_span_ids()
+    {
+        await using var harness = await DeliveryHarness.StartAsync(durable: false);
+
+        var tracking = harness.Web.Services.GetRequiredService<IOptions<LoggerFactoryOptions>>().Value.ActivityTrackingOptions;
+        Assert.True(tracking.HasFlag(ActivityTrackingOptions.TraceId));
+        Assert.True(tracking.HasFlag(ActivityTrackingOptions.SpanId));
+        Assert.Equal(ConsoleFormatterNames.Json, harness.Web.Services.GetRequiredService<IOptionsMonitor<ConsoleLoggerOptions>>().CurrentValue.FormatterName);
+        Assert.True(harness.Web.Services.GetRequiredService<IOptionsMonitor<JsonConsoleFormatterOptions>>().CurrentValue.IncludeScopes);
     }
 }
