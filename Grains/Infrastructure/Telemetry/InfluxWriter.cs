@@ -41,6 +41,12 @@ public sealed class InfluxWriter(InfluxMeasurements measurements, IOptions<Influ
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
+        catch (Exception ex)
+        {
+            // Measurements are never worth the host: stop writing, keep serving; the buffer fills and drops from here on.
+            logger.LogError(ex, "The InfluxDB writer stopped; measurements are dropped from now on.");
+            return;
+        }
 
         while (measurements.Points.TryRead(out var point))
         {

@@ -23,6 +23,16 @@ public static class TelemetryServiceCollectionExtensions
             return services;
         }
 
+        if (!Uri.TryCreate(options.Url, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
+        {
+            throw new InvalidOperationException($"{InfluxOptions.Section}:Url must be an absolute http or https URL (was '{options.Url}').");
+        }
+
+        if (options.Capacity < 1 || options.BatchSize < 1 || options.FlushInterval <= TimeSpan.Zero)
+        {
+            throw new InvalidOperationException($"{InfluxOptions.Section}: Capacity and BatchSize must be at least 1 and FlushInterval positive.");
+        }
+
         services.Configure<InfluxOptions>(section);
         services.AddSingleton(sp => new InfluxMeasurements(options.Capacity, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<IMeasurements>(sp => sp.GetRequiredService<InfluxMeasurements>());

@@ -13,7 +13,7 @@ public sealed class TraceTests
     [Fact]
     public async Task An_event_request_and_the_provider_call_it_causes_share_one_trace()
     {
-        await using var harness = await DeliveryHarness.StartAsync();
+        await using var harness = await DeliveryHarness.StartAsync(settings: new Dictionary<string, string?> { ["Automator:Tracing:Enabled"] = "true" });
         var org = await harness.SeedOrganizationAsync();
         var template = await harness.SeedTemplateAsync(org);
         using var client = harness.Web.CreateClientFor(org);
