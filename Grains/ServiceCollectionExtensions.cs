@@ -4,6 +4,7 @@ using Automator.Journeys;
 using Automator.Workflows;
 using Automator.Delivery;
 using Automator.Infrastructure.Protection;
+using Automator.Infrastructure.Telemetry;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -27,6 +28,7 @@ public static class ServiceCollectionExtensions
         services.AddContactFieldCipher(configuration, durable: !string.IsNullOrWhiteSpace(connectionString));
         AddSuppressionHashing(services, configuration, durable: !string.IsNullOrWhiteSpace(connectionString));
         services.AddLive(configuration);
+        services.AddMeasurements(configuration);
         AddJourneyEngine(services, configuration, durable: !string.IsNullOrWhiteSpace(connectionString));
         services.AddDelivery(configuration);
         return services;

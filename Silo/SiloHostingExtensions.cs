@@ -12,7 +12,6 @@ using Automator.WebApi.Identity;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Orleans.Configuration;
 using Orleans.Dashboard;
-using OpenTelemetry.Metrics;
 
 namespace Automator.Silo;
 
@@ -101,6 +100,8 @@ public static class SiloHostingExtensions
                 silo.AddMemoryGrainStorage(BatchedGrainStorage.Name);
             }
 
+            // Grain calls carry the caller's trace context, so a request's spans continue through the grains it reaches.
+            silo.AddActivityPropagation();
             silo.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = siloOptions.MinimumReminderPeriod);
             silo.AddJourneyWakeShards();
             // The trace page streams the silo's log, which names every organization's grains: off outside Development.
@@ -117,11 +118,7 @@ public static class SiloHostingExtensions
         builder.Services.AddHealthChecks()
             .AddCheck<PostgresHealthCheck>("postgres", tags: ["ready"])
             .AddCheck<ClusterHealthCheck>("cluster", tags: ["ready"]);
-        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddAspNetCoreInstrumentation()
-            .AddMeter("Microsoft.Orleans")
-            .AddMeter(AutomatorMeters.Name)
-            .AddPrometheusExporter());
+        builder.AddAutomatorTelemetry();
 
         if (hosting.WebApi)
         {

@@ -26,6 +26,7 @@ public static class WebApiHost
         builder.Services.AddHealthChecks();
         builder.UseOrleansClient(client =>
         {
+            client.AddActivityPropagation();
             client.Configure<ClusterOptions>(o =>
             {
                 o.ClusterId = clusterId;

@@ -128,6 +128,7 @@ public static class WebApiExtensions
             app.UseForwardedHeaders(forwarded);
         }
 
+        app.UseRequestMeasurements();
         app.UseSecurityHeaders();
         app.UseExceptionHandler();
         app.UseStatusCodePages();

@@ -1,3 +1,4 @@
+using Automator.Infrastructure.Telemetry;
 using System.Net.Mail;
 using Automator.Delivery.Intake;
 using Automator.Delivery.Providers;
@@ -78,6 +79,7 @@ public sealed class DeliveryGrain(
             Email = email,
             CreatedAt = stored.CreatedAt,
             AmbiguousPolicy = prepared.AmbiguousPolicy,
+            TraceParent = AutomatorTracing.CurrentParent(),
         });
         return Receipt(stored, duplicate: false);
     }

@@ -1,5 +1,7 @@
 using Automator.Live;
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Automator.Infrastructure.Telemetry;
 using Automator.Delivery.Providers;
 using Automator.Delivery.SendLog;
 using Microsoft.Extensions.Logging;
@@ -14,6 +16,9 @@ public sealed class Dispatch
     [Id(0)] public OutboundEmail Email { get; init; } = new();
     [Id(1)] public DateTimeOffset CreatedAt { get; init; }
     [Id(2)] public AmbiguousPolicy AmbiguousPolicy { get; init; }
+
+    /// <summary>The W3C <c>traceparent</c> of the work that asked for the send, so the provider call joins its trace.</summary>
+    [Id(3)] public string? TraceParent { get; init; }
 }
 
 /// <summary>Per-silo sending worker: queues sends fairly, leases slots from provider grains, calls the providers.</summary>
@@ -37,6 +42,7 @@ public sealed class SendWorkerGrain(
     ISendLog sendLog,
     TimeProvider time,
     ILiveEvents live,
+    IMeasurements measurements,
     ILogger<SendWorkerGrain> logger) : Grain, ISendWorkerGrain
 {
     private const int MaxLease = 1000;
@@ -65,7 +71,10 @@ public sealed class SendWorkerGrain(
     {
         foreach (var dispatch in dispatches)
         {
-            var job = new Job(dispatch.Email, new SendRef(dispatch.Email.SendId, dispatch.CreatedAt), dispatch.AmbiguousPolicy, dispatch.Email.Transactional);
+            var job = new Job(dispatch.Email, new SendRef(dispatch.Email.SendId, dispatch.CreatedAt), dispatch.AmbiguousPolicy, dispatch.Email.Transactional)
+            {
+                TraceParent = dispatch.TraceParent,
+            };
             _queue.Enqueue(job.Email.OrganizationId, job.Transactional, job);
         }
 
@@ -185,6 +194,7 @@ public sealed class SendWorkerGrain(
 
     private async Task SendAsync(Job job, string providerName, DateTimeOffset slot, bool mayForfeit)
     {
+        using var span = StartSendSpan(job.TraceParent, providerName, 1);
         ProviderOutcome? outcome;
         try
         {
@@ -201,7 +211,15 @@ public sealed class SendWorkerGrain(
 
                 // A slot missed by more than the tolerance (a stalled process) is forfeited rather than sent late:
                 // sending it now would bunch it with the next slots and exceed the provider's rate.
-                return mayForfeit && time.GetUtcNow() - slot > LateTolerance ? null : await provider.SendAsync(job.Email);
+                if (mayForfeit && time.GetUtcNow() - slot > LateTolerance)
+                {
+                    return null;
+                }
+
+                var started = Stopwatch.GetTimestamp();
+                var answer = await provider.SendAsync(job.Email);
+                measurements.ProviderCalled(providerName, Name(answer.Kind), Stopwatch.GetElapsedTime(started));
+                return answer;
             });
         }
         catch (Exception ex)
@@ -225,6 +243,7 @@ public sealed class SendWorkerGrain(
     /// <summary>One request for messages sharing their content; its one answer settles every send in it.</summary>
     private async Task SendBatchAsync(IReadOnlyList<Job> jobs, string providerName, DateTimeOffset slot)
     {
+        using var span = StartSendSpan(jobs[0].TraceParent, providerName, jobs.Count);
         ProviderOutcome outcome;
         try
         {
@@ -238,7 +257,10 @@ public sealed class SendWorkerGrain(
                     await Task.Delay(wait, time);
                 }
 
-                return await provider.SendBatchAsync(emails);
+                var started = Stopwatch.GetTimestamp();
+                var answer = await provider.SendBatchAsync(emails);
+                measurements.ProviderCalled(providerName, Name(answer.Kind), Stopwatch.GetElapsedTime(started));
+                return answer;
             });
         }
         catch (Exception ex)
@@ -256,7 +278,7 @@ public sealed class SendWorkerGrain(
     private void Settle(Job job, string providerName, ProviderOutcome outcome)
     {
         job.Attempts++;
-        Sends.Add(1, new KeyValuePair<string, object?>("provider", providerName), new KeyValuePair<string, object?>("outcome", outcome.Kind.ToString().ToLowerInvariant()));
+        Sends.Add(1, new KeyValuePair<string, object?>("provider", providerName), new KeyValuePair<string, object?>("outcome", Name(outcome.Kind)));
         if (outcome.Kind == OutcomeKind.Accepted)
         {
             live.SendRecorded(job.Email.OrganizationId, providerName);
@@ -277,16 +299,20 @@ public sealed class SendWorkerGrain(
         switch (FailoverPolicy.Decide(outcome, job.Attempts, job.Policy))
         {
             case SendDisposition.Done:
+                measurements.SendSettled(job.Email.OrganizationId, providerName, "sent");
                 _outcomes.Add(new SendOutcomeRecord(job.Ref, SendStatus.Sent, providerName, outcome.MessageId, null, now));
                 break;
             case SendDisposition.Fail:
+                measurements.SendSettled(job.Email.OrganizationId, providerName, "failed");
                 _outcomes.Add(new SendOutcomeRecord(job.Ref, SendStatus.Failed, providerName, null, $"{providerName}: {outcome.Error}", now));
                 break;
             case SendDisposition.Unknown:
+                measurements.SendSettled(job.Email.OrganizationId, providerName, "unknown");
                 logger.LogWarning("Send {SendKey} through {Provider} is ambiguous ({Error}); at-most-once: not resent.", job.Email.SendKey, providerName, outcome.Error);
                 _outcomes.Add(new SendOutcomeRecord(job.Ref, SendStatus.Unknown, providerName, null, $"{providerName}: {outcome.Error}", now));
                 break;
             default:
+                measurements.SendSettled(job.Email.OrganizationId, providerName, "retry");
                 job.NotBefore = now + FailoverPolicy.RetryDelay(outcome, job.Attempts);
                 _outcomes.Add(new SendOutcomeRecord(job.Ref, SendStatus.Queued, providerName, null, $"{providerName}: {outcome.Error}", now));
                 _retries.Add(job);
@@ -370,6 +396,19 @@ public sealed class SendWorkerGrain(
 
     private sealed record View(CircuitPosition Circuit, bool Paused, DateTimeOffset Until);
 
+    private static readonly string[] OutcomeNames = Enum.GetNames<OutcomeKind>().Select(n => n.ToLowerInvariant()).ToArray();
+
+    private static string Name(OutcomeKind kind) => OutcomeNames[(int)kind];
+
+    /// <summary>The provider call's span, in the trace of the request that asked for the send (queued work has lost it).</summary>
+    private static Activity? StartSendSpan(string? traceParent, string providerName, int messages)
+    {
+        var span = AutomatorTracing.Resume("send email", traceParent);
+        span?.SetTag("automator.provider", providerName);
+        span?.SetTag("automator.messages", messages);
+        return span;
+    }
+
     private sealed class Job(OutboundEmail email, SendRef sendRef, AmbiguousPolicy policy, bool transactional)
     {
         public OutboundEmail Email { get; } = email;
@@ -378,6 +417,7 @@ public sealed class SendWorkerGrain(
         public bool Transactional { get; } = transactional;
         public int Attempts { get; set; }
         public DateTimeOffset NotBefore { get; set; }
+        public string? TraceParent { get; init; }
 
         /// <summary>A send forfeits a slot only a few times, so a slow machine cannot starve it.</summary>
         public int Forfeits { get; set; }

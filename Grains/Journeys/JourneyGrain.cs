@@ -3,6 +3,7 @@ using System.Text.Json;
 using Automator.Contacts;
 using Automator.Delivery;
 using Automator.Infrastructure.Storage;
+using Automator.Infrastructure.Telemetry;
 using Automator.Workflows;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -22,7 +23,8 @@ public sealed class JourneyServices(
     ILiveEvents live,
     IJourneyWakeIndex wakeIndex,
     IOptions<JourneyOptions> options,
-    ILogger<JourneyGrain> logger)
+    ILogger<JourneyGrain> logger,
+    IMeasurements measurements)
 {
     public TimeProvider Time { get; } = time;
     public TriggerIndex Triggers { get; } = triggers;
@@ -36,6 +38,7 @@ public sealed class JourneyServices(
     public JourneyOptions Options { get; } = options.Value;
     public ILogger<JourneyGrain> Logger { get; } = logger;
     public JourneyPlanner Planner { get; } = new();
+    public IMeasurements Measurements { get; } = measurements;
 }
 
 /// <summary>
@@ -467,6 +470,7 @@ public sealed class JourneyGrain(
             if (move is { } m)
             {
                 services.Live.JourneyMoved(_organizationId, _workflowId, _journeyId, _contactId, m.From, m.To, h.At);
+                services.Measurements.JourneyMoved(_organizationId, _workflowId, m.From, m.To);
                 current = m.To;
             }
         }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Threading.Channels;
 using Automator.Delivery;
 using Automator.Delivery.SendLog;
+using Automator.Infrastructure.Telemetry;
 using Automator.Journeys;
 using Automator.WebApi.Contacts;
 using Automator.WebApi.Events;
@@ -25,6 +26,7 @@ internal sealed class EngagementRecorder(
     IContactSync sync,
     EngagementOptions options,
     TimeProvider time,
+    IMeasurements measurements,
     ILogger<EngagementRecorder> logger) : IEngagementRecorder, IAsyncDisposable
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
@@ -382,6 +384,14 @@ internal sealed class EngagementRecorder(
 
     private void Count(List<SendDecision> decisions)
     {
+        foreach (var decision in decisions)
+        {
+            foreach (var kind in decision.FirstTimes)
+            {
+                measurements.Engaged(decision.Send.OrganizationId, decision.Send.WorkflowId, decision.Send.StepId, kind);
+            }
+        }
+
         foreach (var byWorkflow in decisions.Where(d => d.FirstTimes.Count > 0 && d.Send.WorkflowId is not null && d.Send.StepId is not null)
                      .GroupBy(d => (d.Send.OrganizationId, d.Send.WorkflowId!.Value)))
         {

@@ -1,3 +1,4 @@
+using Automator.Infrastructure.Telemetry;
 using System.Globalization;
 using System.Text.Json;
 using Automator.WebApi.Identity;
@@ -33,7 +34,7 @@ public static class EventEndpoints
             return TypedResults.ValidationProblem(errors, title: "The event is invalid.");
         }
 
-        var outcome = await batcher.TrackAsync(http.User.GetOrganizationId(), parsed);
+        var outcome = await batcher.TrackAsync(http.User.GetOrganizationId(), parsed with { TraceParent = AutomatorTracing.CurrentParent() });
         if (outcome.Errors is not null)
         {
             return TypedResults.ValidationProblem(outcome.Errors, title: "The event is invalid.");
@@ -87,7 +88,11 @@ public static class EventEndpoints
         return TypedResults.Accepted((string?)null, new BatchResult(result.Accepted, rejected.OrderBy(r => r.Index).ToList()));
     }
 
-    internal sealed record ParsedEvent(Guid Id, string Name, string? Email, Guid? ContactId, string PropertiesJson, DateTimeOffset? Timestamp, string? IdempotencyKey);
+    internal sealed record ParsedEvent(Guid Id, string Name, string? Email, Guid? ContactId, string PropertiesJson, DateTimeOffset? Timestamp, string? IdempotencyKey)
+    {
+        /// <summary>The request's trace, for an event that waits in a batch before its contact is called.</summary>
+        public string? TraceParent { get; init; }
+    }
 
     /// <summary>Validates one event; every problem is keyed by its field.</summary>
     internal static (ParsedEvent? Event, Dictionary<string, string[]> Errors) Parse(JsonElement e)

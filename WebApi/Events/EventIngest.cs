@@ -1,3 +1,4 @@
+using Automator.Infrastructure.Telemetry;
 using Automator.Contacts;
 using Automator.Live;
 using Automator.Workflows;
@@ -19,6 +20,13 @@ internal sealed class EventIngest(
 
     public sealed record Result(int Accepted, List<RejectedRow> Rejected, Dictionary<int, Guid> ContactIds);
 
+    /// <summary>The contact's grain gets its events, in the trace of the request that sent them when they waited in a batch.</summary>
+    private async Task TrackAsync(Guid organizationId, Guid contactId, List<ContactEvent> events, string? traceParent)
+    {
+        using var span = AutomatorTracing.Resume("track events", traceParent);
+        await grains.GetGrain<IContactGrain>(ContactKey.Of(organizationId, contactId)).TrackManyAsync(events);
+    }
+
     public async Task<Result> AcceptAsync(Guid organizationId, IReadOnlyList<(int Index, EventEndpoints.ParsedEvent Event)> rows)
     {
         var rejected = new List<RejectedRow>();
@@ -33,6 +41,7 @@ internal sealed class EventIngest(
         var emailOf = new Dictionary<Guid, string?>();
         var recordable = new List<EventRow>(rows.Count);
         var keysInBatch = new HashSet<string>(StringComparer.Ordinal);
+        var traceOf = new Dictionary<Guid, string>();
         foreach (var (index, e) in rows)
         {
             Guid contactId;
@@ -53,6 +62,10 @@ internal sealed class EventIngest(
             }
 
             contactIds[index] = contactId;
+            if (e.TraceParent is not null)
+            {
+                traceOf.TryAdd(contactId, e.TraceParent);
+            }
 
             // A key repeated within the batch is accepted and ignored like one repeated across batches.
             if (e.IdempotencyKey is null || keysInBatch.Add(e.IdempotencyKey))
@@ -86,7 +99,7 @@ internal sealed class EventIngest(
             perContact.Select(c => (c.Key, c.Value.Select(e => e.Name))), workflows.StartsOn, created, contacts => presence.InJourneysAsync(organizationId, contacts));
 
         // One call per contact keeps its events in order; contacts run in parallel.
-        await Task.WhenAll(perContact.Where(c => reached.Contains(c.Key)).Select(c => grains.GetGrain<IContactGrain>(ContactKey.Of(organizationId, c.Key)).TrackManyAsync(c.Value)));
+        await Task.WhenAll(perContact.Where(c => reached.Contains(c.Key)).Select(c => TrackAsync(organizationId, c.Key, c.Value, traceOf.GetValueOrDefault(c.Key))));
 
         if (recorded.Count > 0)
         {

@@ -15,5 +15,6 @@ public static class BenchScenarios
         ["webhooks"] = WebhookBench.RunAsync,
         ["tracking"] = TrackingBench.RunAsync,
         ["rollups"] = RollupBench.RunAsync,
+        ["influx"] = InfluxBench.RunAsync,
     };
 }

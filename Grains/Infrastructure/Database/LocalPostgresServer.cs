@@ -165,7 +165,7 @@ public sealed class LocalPostgresServer : IAsyncDisposable
             $"PostgreSQL server binaries (initdb, pg_ctl) were not found under /usr/lib/postgresql/*/bin or on PATH. Install them with: {InstallHint}");
     }
 
-    private static bool IsRoot => Environment.UserName == "root" || GetEffectiveUserId() == 0;
+    internal static bool IsRoot => Environment.UserName == "root" || GetEffectiveUserId() == 0;
 
     private static uint GetEffectiveUserId()
     {

@@ -1,0 +1,15 @@
+using Automator.Infrastructure.Telemetry;
+
+namespace Automator.IntegrationTests.Observability;
+
+/// <summary>A class fixture: a real time-series server speaking the InfluxDB v2 write API, stopped after the class.</summary>
+public sealed class VictoriaMetricsServer : IAsyncLifetime
+{
+    internal LocalVictoriaMetrics Server { get; private set; } = null!;
+
+    public string Url => Server.Url;
+
+    public async Task InitializeAsync() => Server = await LocalVictoriaMetrics.StartAsync();
+
+    public async Task DisposeAsync() => await Server.DisposeAsync();
+}
