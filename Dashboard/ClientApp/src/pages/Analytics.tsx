@@ -110,7 +110,7 @@ export function SeriesChart({ series, range, testId }: { series: AnalyticsPoint[
     ...Object.fromEntries(SERIES.map((s) => [s.key, p.counts[s.key]])),
   })), [series, range]);
   return (
-    <figure className="chart analytics-chart" data-testid={testId} aria-label={`Sent, delivered, opened and clicked per ${range.granularity} (UTC)`}>
+    <figure className="analytics-chart" data-testid={testId} aria-label={`Sent, delivered, opened and clicked per ${range.granularity} (UTC)`}>
       <ResponsiveContainer width="100%" height={260}>
         <LineChart data={points} margin={{ top: 8, right: 16, bottom: 8, left: 0 }}>
           <CartesianGrid strokeDasharray="3 3" stroke="#e2e8f0" />

@@ -69,7 +69,7 @@ export function StepNode({ data, selected }: NodeProps<StepNodeType>) {
           {FUNNEL.map((k) => (
             <li key={k} title={k === 'sent' ? 'Accepted by the provider' : `${formatRate(funnel.sent === 0 ? 0 : funnel[k] / funnel.sent)} of sent`}>
               <span className="funnel-bar" style={{ width: `${funnel.sent === 0 ? 0 : Math.min(100, (funnel[k] / funnel.sent) * 100)}%` }} />
-              <span className="funnel-name">{k}</span> <b data-testid={`funnel-${step.id}-${k}`}>{funnel[k]}</b>
+              <span className="funnel-name">{k}</span><b data-testid={`funnel-${step.id}-${k}`}>{funnel[k]}</b>
             </li>
           ))}
         </ol>
