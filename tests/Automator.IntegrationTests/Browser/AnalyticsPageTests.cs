@@ -140,6 +140,9 @@ public sealed class AnalyticsPageTests(BrowserFixture fixture)
 
         await Expect(page.GetByTestId("workflow-chart").Locator(".recharts-line")).ToHaveCountAsync(4);
         await BrowserFixture.ScreenshotAsync(page, "analytics-workflow");
+        await page.GetByTestId("range-granularity").SelectOptionAsync("day");
+        await Expect(page.GetByTestId("workflow-chart")).ToHaveAttributeAsync("aria-label", "Sent, delivered, opened and clicked per day (UTC)");
+        await Expect(page.GetByTestId("step-welcome-sent")).ToHaveTextAsync(Count(welcome["counts"]!["sent"]!));
 
         // The funnel on the canvas: the send step's sent, delivered, opened and clicked, beside the live counts.
         await page.GotoAsync($"/workflows/{workflowId}");

@@ -4,7 +4,7 @@ import { api, type Page } from '../api';
 import {
   COUNT_KINDS, analyticsApi, analyticsErrorText, customRange, fillSeries, formatCount, formatRate, isEmpty, presetRange,
   type AnalyticsCounts, type AnalyticsOverview, type AnalyticsPoint, type AnalyticsProviders, type AnalyticsRange, type AnalyticsRates,
-  type RangePreset, type WorkflowAnalytics,
+  type Granularity, type RangePreset, type WorkflowAnalytics,
 } from '../analytics';
 import { Link } from '../router';
 
@@ -24,7 +24,10 @@ const SERIES: { key: keyof AnalyticsCounts; color: string }[] = [
 ];
 
 /** Keeps the chosen range in the address (?range=7d or ?from=yyyy-mm-dd&to=yyyy-mm-dd), so a report can be shared. */
-function useRange(): { preset: RangePreset; fromDay: string; toDay: string; range: AnalyticsRange | string; choose: (p: RangePreset, from?: string, to?: string) => void } {
+function useRange(): {
+  preset: RangePreset; fromDay: string; toDay: string; range: AnalyticsRange | string; unit: Granularity | 'auto';
+  choose: (p: RangePreset, from?: string, to?: string) => void; setUnit: (unit: Granularity | 'auto') => void;
+} {
   const initial = new URLSearchParams(window.location.search);
   const [preset, setPreset] = useState<RangePreset>(() => {
     const r = initial.get('range');
@@ -35,7 +38,13 @@ function useRange(): { preset: RangePreset; fromDay: string; toDay: string; rang
   const [toDay, setToDay] = useState(initial.get('to') ?? today);
   // A preset is fixed when chosen: the figures must not shift under the reader while they compare them.
   const [now, setNow] = useState(() => Date.now());
-  const range = useMemo(() => (preset === 'custom' ? customRange(fromDay, toDay) : presetRange(preset, now)), [preset, fromDay, toDay, now]);
+  const [unit, setUnit] = useState<Granularity | 'auto'>('auto');
+  const range = useMemo(() => {
+    const r = preset === 'custom' ? customRange(fromDay, toDay) : presetRange(preset, now);
+    if (typeof r === 'string' || unit === 'auto') return r;
+    // Hourly points are served for at most 31 days.
+    return unit === 'hour' && Date.parse(r.to) - Date.parse(r.from) > 31 * 86_400_000 ? r : { ...r, granularity: unit };
+  }, [preset, fromDay, toDay, now, unit]);
   const choose = (p: RangePreset, from = fromDay, to = toDay) => {
     setPreset(p);
     setFromDay(from);
@@ -44,11 +53,11 @@ function useRange(): { preset: RangePreset; fromDay: string; toDay: string; rang
     const query = p === 'custom' ? `?from=${from}&to=${to}` : `?range=${p}`;
     window.history.replaceState(null, '', window.location.pathname + query);
   };
-  return { preset, fromDay, toDay, range, choose };
+  return { preset, fromDay, toDay, range, choose, unit, setUnit };
 }
 
 function RangePicker({ picker }: { picker: ReturnType<typeof useRange> }) {
-  const { preset, fromDay, toDay, choose } = picker;
+  const { preset, fromDay, toDay, choose, unit, setUnit } = picker;
   const presets: [RangePreset, string][] = [['24h', 'Last 24 hours'], ['7d', 'Last 7 days'], ['30d', 'Last 30 days'], ['custom', 'Custom']];
   return (
     <div className="range-picker" role="group" aria-label="Date range">
@@ -61,6 +70,13 @@ function RangePicker({ picker }: { picker: ReturnType<typeof useRange> }) {
           <label className="inline">To <input type="date" value={toDay} onChange={(e) => choose('custom', fromDay, e.target.value)} data-testid="range-to" /></label>
         </>
       )}
+      <label className="inline">Points
+        <select value={unit} onChange={(e) => setUnit(e.target.value as Granularity | 'auto')} data-testid="range-granularity">
+          <option value="auto">automatic</option>
+          <option value="hour">per hour (up to 31 days)</option>
+          <option value="day">per day</option>
+        </select>
+      </label>
     </div>
   );
 }
@@ -160,7 +176,7 @@ function sumSeries(reports: WorkflowAnalytics[]): AnalyticsPoint[] {
 export function AnalyticsPage() {
   const picker = useRange();
   const range = typeof picker.range === 'string' ? null : picker.range;
-  const key = range ? `${range.from}|${range.to}` : picker.range;
+  const key = range ? `${range.from}|${range.to}|${range.granularity}` : picker.range;
   const overview = useReport<AnalyticsOverview>(range ? () => analyticsApi.overview(range) : null, [key]);
   const providers = useReport<AnalyticsProviders>(range ? () => analyticsApi.providers(range) : null, [key]);
   const workflows = useReport<{ workflow: WorkflowSummary; report: WorkflowAnalytics }[]>(range ? async () => {
@@ -234,7 +250,7 @@ export function AnalyticsPage() {
 export function WorkflowAnalyticsPage({ workflowId }: { workflowId: string }) {
   const picker = useRange();
   const range = typeof picker.range === 'string' ? null : picker.range;
-  const key = range ? `${range.from}|${range.to}` : picker.range;
+  const key = range ? `${range.from}|${range.to}|${range.granularity}` : picker.range;
   const [name, setName] = useState<string>(workflowId);
   useEffect(() => {
     api.get<{ name: string }>(`/v1/workflows/${workflowId}`).then((w) => setName(w.name)).catch(() => undefined);
