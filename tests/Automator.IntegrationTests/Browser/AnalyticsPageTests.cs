@@ -6,6 +6,7 @@ using Automator.Analytics;
 using Automator.IntegrationTests.Engagement;
 using Automator.IntegrationTests.Infrastructure;
 using Automator.WebApi.Engagement;
+using Automator.WebApi.Identity;
 using Microsoft.Playwright;
 using Npgsql;
 using static Microsoft.Playwright.Assertions;
@@ -168,6 +169,39 @@ public sealed class AnalyticsPageTests(BrowserFixture fixture)
         await Expect(page.GetByTestId("overview-error")).ToContainTextAsync("could not be reached");
         await Expect(page.GetByTestId("providers-error")).ToContainTextAsync("could not be reached");
         await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task A_session_without_analytics_read_is_told_so_and_a_viewer_sees_the_report()
+    {
+        var tokens = fixture.System.GetRequiredService<AccessTokens>();
+        var organizationId = Guid.NewGuid();
+
+        // The session comes from the refresh cookie; here its answer is a token the real API then checks on every call.
+        async Task<IPage> SignedInAsync(string role)
+        {
+            var token = tokens.Issue(Guid.NewGuid(), organizationId, role).Token;
+            var page = await fixture.NewPageAsync();
+            await page.RouteAsync("**/v1/auth/refresh", route => route.FulfillAsync(new RouteFulfillOptions
+            {
+                Status = 200, ContentType = "application/json", Body = new JsonObject { ["accessToken"] = token, ["expiresIn"] = 900 }.ToJsonString(),
+            }));
+            return page;
+        }
+
+        var stranger = await SignedInAsync("guest");
+        await stranger.GotoAsync("/analytics");
+        await Expect(stranger.GetByTestId("overview-error")).ToContainTextAsync("analytics:read");
+        await Expect(stranger.GetByTestId("providers-error")).ToContainTextAsync("analytics:read");
+        await BrowserFixture.ScreenshotAsync(stranger, "analytics-forbidden");
+        await stranger.Context.CloseAsync();
+
+        var viewer = await SignedInAsync(Roles.Viewer);
+        await viewer.GotoAsync("/analytics?range=30d");
+        await Expect(viewer.GetByTestId("overview-sent-count")).ToHaveTextAsync("0");
+        await Expect(viewer.GetByTestId("overview-empty")).ToBeVisibleAsync();
+        await Expect(viewer.GetByTestId("range-30d")).ToHaveAttributeAsync("aria-pressed", "true");
+        await viewer.Context.CloseAsync();
     }
 
     private static string Count(JsonNode value) => ((long)value).ToString("N0", System.Globalization.CultureInfo.GetCultureInfo("en-US"));
