@@ -7,6 +7,7 @@ import { CanvasPage } from './pages/Canvas';
 import { TemplatesPage } from './pages/Templates';
 import { ProvidersPage } from './pages/Providers';
 import { ResetPasswordPage } from './pages/ResetPassword';
+import { AnalyticsPage, WorkflowAnalyticsPage } from './pages/Analytics';
 
 export function App() {
   const { path, navigate } = useRouter();
@@ -37,6 +38,11 @@ export function App() {
     page = <CanvasPage key={workflow.id} workflowId={workflow.id === 'new' ? null : workflow.id} />;
   } else if (path.startsWith('/templates')) {
     page = <TemplatesPage selectedId={match('/templates/:id', path)?.id ?? null} />;
+  } else if (match('/analytics/workflows/:id', path)) {
+    const analytics = match('/analytics/workflows/:id', path)!;
+    page = <WorkflowAnalyticsPage key={analytics.id} workflowId={analytics.id} />;
+  } else if (path.startsWith('/analytics')) {
+    page = <AnalyticsPage />;
   } else if (path.startsWith('/providers')) {
     page = <ProvidersPage />;
   } else {
@@ -62,6 +68,7 @@ export function App() {
           <Link to="/workflows" aria-current={section('/workflows')} data-testid="nav-workflows">Workflows</Link>
           <Link to="/templates" aria-current={section('/templates')} data-testid="nav-templates">Templates</Link>
           <Link to="/providers" aria-current={section('/providers')} data-testid="nav-providers">Providers</Link>
+          <Link to="/analytics" aria-current={section('/analytics')} data-testid="nav-analytics">Analytics</Link>
         </nav>
         <button type="button" className="link" onClick={signOut} data-testid="sign-out">Sign out</button>
       </header>

@@ -18,9 +18,10 @@ public sealed class RunningSystem : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private RunningSystem(WebApplication app, string baseUrl, string connectionString, string operatorEmail)
+    private RunningSystem(WebApplication app, string baseUrl, string connectionString, string operatorEmail, string outboxPath)
     {
         _app = app;
+        OutboxPath = outboxPath;
         BaseUrl = baseUrl;
         ConnectionString = connectionString;
         OperatorEmail = operatorEmail;
@@ -33,6 +34,9 @@ public sealed class RunningSystem : IAsyncDisposable
 
     public string ConnectionString { get; }
 
+    /// <summary>Where the outbox provider writes each email it sends (one .eml file per message).</summary>
+    public string OutboxPath { get; }
+
     public IServiceProvider Services => _app.Services;
 
     public static async Task<RunningSystem> StartAsync()
@@ -42,6 +46,7 @@ public sealed class RunningSystem : IAsyncDisposable
         var baseUrl = $"http://127.0.0.1:{port}";
         var clusterId = "browser-" + Guid.NewGuid().ToString("N")[..6];
         var operatorEmail = $"operator-{clusterId}@example.test";
+        var outboxPath = Path.Combine(Path.GetTempPath(), "automator-outbox-" + clusterId);
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
             EnvironmentName = Environments.Development,
@@ -56,7 +61,8 @@ public sealed class RunningSystem : IAsyncDisposable
             ["Automator:Orleans:ClusterId"] = clusterId,
             ["Automator:Orleans:ServiceId"] = clusterId,
             ["Automator:Orleans:MinimumReminderPeriod"] = "00:00:05",
-            ["Automator:Outbox:Path"] = Path.Combine(Path.GetTempPath(), "automator-outbox-" + clusterId),
+            ["Automator:Outbox:Path"] = outboxPath,
+            ["Automator:PublicBaseUrl"] = baseUrl,
             ["Logging:LogLevel:Default"] = "Warning",
             ["Automator:Jwt:SigningKey"] = "browser-tests-signing-key-0123456789abcdef0123456789abcdef",
             [$"Automator:Encryption:Keys:{AutomatorApp.EncryptionKeyId}"] = AutomatorApp.EncryptionKey,
@@ -68,7 +74,7 @@ public sealed class RunningSystem : IAsyncDisposable
         var app = builder.Build();
         await app.UseAutomatorSiloAsync();
         await app.StartAsync();
-        return new RunningSystem(app, baseUrl, connectionString, operatorEmail);
+        return new RunningSystem(app, baseUrl, connectionString, operatorEmail, outboxPath);
     }
 
     public T GetRequiredService<T>() where T : notnull => _app.Services.GetRequiredService<T>();

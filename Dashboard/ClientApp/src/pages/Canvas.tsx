@@ -5,7 +5,8 @@ import {
 import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent } from 'react';
 import { ApiError, api, errorText, type Page, type Template, type WorkflowStats } from '../api';
 import { useLive } from '../live';
-import { useRouter } from '../router';
+import { analyticsApi, analyticsErrorText, presetRange, type AnalyticsCounts } from '../analytics';
+import { Link, useRouter } from '../router';
 import {
   STEP_TYPES, autoLayout, connect, emptyWorkflow, errorsByStep, newStep, outlets, removeStep, renameStep, toRequest,
   uniqueStepId, type Step, type StepType, type WorkflowDocument,
@@ -42,7 +43,28 @@ function Canvas({ workflowId }: { workflowId: string | null }) {
   const [dirty, setDirty] = useState(false);
   const [counts, setCounts] = useState<Record<string, { waiting: number; passed: number }>>({});
   const [pulses, setPulses] = useState<Record<string, number>>({});
+  const [funnelOn, setFunnelOn] = useState(false);
+  const [funnel, setFunnel] = useState<Record<string, AnalyticsCounts> | null>(null);
+  const [funnelMessage, setFunnelMessage] = useState<string | null>(null);
   const id = doc.id ?? workflowId;
+
+  // The funnel reads the last 30 days of the analytics rollups each time it is shown.
+  useEffect(() => {
+    if (!funnelOn || !id) return;
+    let cancelled = false;
+    setFunnel(null);
+    setFunnelMessage('Loading the funnel…');
+    analyticsApi.workflow(id, presetRange('30d'))
+      .then((report) => {
+        if (cancelled) return;
+        setFunnel(Object.fromEntries(report.steps.map((s) => [s.stepId, s.counts])));
+        setFunnelMessage(report.counts.sent === 0 ? 'Funnel: nothing sent in the last 30 days' : 'Funnel: last 30 days');
+      })
+      .catch((err: unknown) => !cancelled && setFunnelMessage(analyticsErrorText(err)));
+    return () => {
+      cancelled = true;
+    };
+  }, [funnelOn, id]);
 
   useEffect(() => {
     api.get<Page<Template>>('/v1/templates?limit=200').then((p) => setTemplates(p.items)).catch(() => setTemplates([]));
@@ -137,9 +159,10 @@ function Canvas({ workflowId }: { workflowId: string | null }) {
       errors: stepErrors[s.id] ?? [],
       counts: id ? counts[s.id] ?? { waiting: 0, passed: 0 } : undefined,
       pulse: now - (pulses[s.id] ?? 0) < 800,
+      funnel: funnelOn && funnel && s.type === 'send' ? funnel[s.id] ?? { sent: 0, delivered: 0, opened: 0, clicked: 0, bounced: 0, complained: 0, unsubscribed: 0, goals: 0 } : undefined,
     },
   // eslint-disable-next-line react-hooks/exhaustive-deps
-  })), [doc, panel, stepErrors, counts, pulses, id]);
+  })), [doc, panel, stepErrors, counts, pulses, id, funnelOn, funnel]);
 
   const edges: Edge[] = useMemo(() => doc.steps.flatMap((s) => outlets(s)
     .filter((o) => o.target)
@@ -276,6 +299,9 @@ function Canvas({ workflowId }: { workflowId: string | null }) {
         <button type="button" onClick={() => void act('resume')} disabled={busy || !id} data-testid="resume">Resume</button>
         <button type="button" className="link" onClick={() => setPanel({ kind: 'trigger' })} data-testid="open-trigger">Trigger</button>
         <button type="button" className="link" onClick={() => setPanel({ kind: 'settings' })} data-testid="open-settings">Settings</button>
+        <button type="button" aria-pressed={funnelOn} disabled={!id} onClick={() => setFunnelOn((on) => !on)} data-testid="funnel-toggle" title="Sent, delivered, opened and clicked per send step over the last 30 days">Funnel</button>
+        {funnelOn && <span className="muted" role="status" data-testid="funnel-message">{funnelMessage}</span>}
+        {id && <Link to={`/analytics/workflows/${id}`} data-testid="canvas-analytics">Analytics</Link>}
         <span className={`live-dot ${liveState.toLowerCase()}`} data-testid="live-state" title={`Live updates: ${liveState}`}>live: {liveState}</span>
         {dirty && <span className="muted">unsaved changes</span>}
         <span role="status" className="message" data-testid="canvas-message">{message}</span>

@@ -1,5 +1,6 @@
 import { Handle, Position, type Node, type NodeProps } from '@xyflow/react';
 import { STEP_TYPES, outlets, type Step } from '../workflow';
+import { formatRate, type AnalyticsCounts } from '../analytics';
 
 export type StepNodeData = {
   step: Step;
@@ -7,7 +8,11 @@ export type StepNodeData = {
   errors: string[];
   counts?: { waiting: number; passed: number };
   pulse: boolean;
+  /** The send step's funnel when the overlay is on. */
+  funnel?: AnalyticsCounts;
 };
+
+const FUNNEL = ['sent', 'delivered', 'opened', 'clicked'] as const;
 
 export type StepNodeType = Node<StepNodeData, 'step'>;
 
@@ -35,7 +40,7 @@ function summary(step: Step): string {
 }
 
 export function StepNode({ data, selected }: NodeProps<StepNodeType>) {
-  const { step, isStart, errors, counts, pulse } = data;
+  const { step, isStart, errors, counts, pulse, funnel } = data;
   const label = STEP_TYPES.find((t) => t.type === step.type)?.label ?? step.type;
   const outs = outlets(step);
   return (
@@ -58,6 +63,16 @@ export function StepNode({ data, selected }: NodeProps<StepNodeType>) {
           <span title="Journeys waiting here now">waiting <b data-testid={`waiting-${step.id}`}>{counts.waiting}</b></span>
           <span title="Journeys that passed through">passed <b data-testid={`passed-${step.id}`}>{counts.passed}</b></span>
         </div>
+      )}
+      {funnel && (
+        <ol className="step-funnel" data-testid={`funnel-${step.id}`} aria-label={`Funnel of ${step.id}`}>
+          {FUNNEL.map((k) => (
+            <li key={k} title={k === 'sent' ? 'Accepted by the provider' : `${formatRate(funnel.sent === 0 ? 0 : funnel[k] / funnel.sent)} of sent`}>
+              <span className="funnel-bar" style={{ width: `${funnel.sent === 0 ? 0 : Math.min(100, (funnel[k] / funnel.sent) * 100)}%` }} />
+              <span className="funnel-name">{k}</span><b data-testid={`funnel-${step.id}-${k}`}>{funnel[k]}</b>
+            </li>
+          ))}
+        </ol>
       )}
       {errors.length > 0 && (
         <ul className="step-errors" data-testid={`errors-${step.id}`} role="alert">
