@@ -27,17 +27,37 @@ public static class AnalyticsEndpoints
     }
 
     private static async Task<Results<Ok<AnalyticsOverviewResponse>, ValidationProblem>> OverviewAsync(
-        string? from, string? to, ClaimsPrincipal caller, AnalyticsStore store, TimeProvider time, CancellationToken cancellationToken)
+        string? from, string? to, string? granularity, ClaimsPrincipal caller, AnalyticsStore store, TimeProvider time, CancellationToken cancellationToken)
     {
         var validator = new Validator();
         var range = Range(validator, from, to, time);
+        // Without a granularity the series is hourly up to the hourly limit and daily beyond it.
+        var unit = string.IsNullOrEmpty(granularity)
+            ? (validator.IsValid && range.To - range.From > MaxHourlyRange ? "day" : "hour")
+            : Granularity(validator, granularity, range);
         if (!validator.IsValid)
         {
             return ApiResults.Invalid(validator);
         }
 
-        var counts = await store.OverviewAsync(caller.GetOrganizationId(), range, cancellationToken);
-        return TypedResults.Ok(new AnalyticsOverviewResponse(range.From, range.To, counts, AnalyticsRates.Of(counts)));
+        var organizationId = caller.GetOrganizationId();
+        var counts = await store.OverviewAsync(organizationId, range, cancellationToken);
+        var series = await store.OverviewSeriesAsync(organizationId, range, unit, cancellationToken);
+        return TypedResults.Ok(new AnalyticsOverviewResponse(range.From, range.To, unit, counts, AnalyticsRates.Of(counts), series));
+    }
+
+    private static string Granularity(Validator validator, string unit, AnalyticsRange range)
+    {
+        if (!Granularities.Contains(unit, StringComparer.Ordinal))
+        {
+            validator.Add("granularity", "must be hour or day.");
+        }
+        else if (unit == "hour" && validator.IsValid && range.To - range.From > MaxHourlyRange)
+        {
+            validator.Add("granularity", $"hour covers at most {MaxHourlyRange.TotalDays:0} days; use day for a longer range.");
+        }
+
+        return unit;
     }
 
     private static async Task<Results<Ok<AnalyticsProvidersResponse>, ValidationProblem>> ProvidersAsync(
@@ -73,15 +93,7 @@ public static class AnalyticsEndpoints
             }
         }
 
-        var unit = string.IsNullOrEmpty(granularity) ? "hour" : granularity;
-        if (!Granularities.Contains(unit, StringComparer.Ordinal))
-        {
-            validator.Add("granularity", "must be hour or day.");
-        }
-        else if (unit == "hour" && validator.IsValid && range.To - range.From > MaxHourlyRange)
-        {
-            validator.Add("granularity", $"hour covers at most {MaxHourlyRange.TotalDays:0} days; use day for a longer range.");
-        }
+        var unit = Granularity(validator, string.IsNullOrEmpty(granularity) ? "hour" : granularity, range);
 
         if (!validator.IsValid)
         {

@@ -22,7 +22,8 @@ public sealed record AnalyticsRates(
     private static double Rate(long count, long sent) => sent == 0 ? 0 : Math.Round((double)count / sent, 4);
 }
 
-public sealed record AnalyticsOverviewResponse(DateTimeOffset From, DateTimeOffset To, AnalyticsCounts Counts, AnalyticsRates Rates);
+public sealed record AnalyticsOverviewResponse(
+    DateTimeOffset From, DateTimeOffset To, string Granularity, AnalyticsCounts Counts, AnalyticsRates Rates, IReadOnlyList<AnalyticsPoint> Series);
 
 public sealed record ProviderFigures(string Provider, AnalyticsCounts Counts, AnalyticsRates Rates);
 

@@ -21,6 +21,25 @@ public sealed class AnalyticsStore(NpgsqlDataSource dataSource)
         return Counts(reader, 0);
     }
 
+    /// <summary>The organization's counts per hour or day bucket, workflows and single sends alike.</summary>
+    public async Task<IReadOnlyList<AnalyticsPoint>> OverviewSeriesAsync(Guid organizationId, AnalyticsRange range, string granularity, CancellationToken cancellationToken)
+    {
+        await using var command = Command($"""
+            SELECT date_trunc($4, hour, 'UTC'), {Sums} FROM analytics_hourly
+            WHERE organization_id = $1 AND hour >= $2 AND hour < $3
+            GROUP BY 1 ORDER BY 1
+            """, organizationId, range);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = granularity });
+        var points = new List<AnalyticsPoint>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            points.Add(new AnalyticsPoint(reader.GetFieldValue<DateTimeOffset>(0), Counts(reader, 1)));
+        }
+
+        return points;
+    }
+
     public async Task<IReadOnlyList<ProviderFigures>> ProvidersAsync(Guid organizationId, AnalyticsRange range, CancellationToken cancellationToken)
     {
         // Goals belong to no provider: only rows a provider handled are listed.

@@ -22,8 +22,10 @@ export interface AnalyticsPoint {
 export interface AnalyticsOverview {
   from: string;
   to: string;
+  granularity: Granularity;
   counts: AnalyticsCounts;
   rates: AnalyticsRates;
+  series: AnalyticsPoint[];
 }
 
 export interface ProviderFigures {
@@ -104,7 +106,7 @@ export function rangeQuery(range: AnalyticsRange): string {
 }
 
 export const analyticsApi = {
-  overview: (range: AnalyticsRange) => api.get<AnalyticsOverview>(`/v1/analytics/overview?${rangeQuery(range)}`),
+  overview: (range: AnalyticsRange) => api.get<AnalyticsOverview>(`/v1/analytics/overview?${rangeQuery(range)}&granularity=${range.granularity}`),
   providers: (range: AnalyticsRange) => api.get<AnalyticsProviders>(`/v1/analytics/providers?${rangeQuery(range)}`),
   workflow: (id: string, range: AnalyticsRange, version?: number) =>
     api.get<WorkflowAnalytics>(

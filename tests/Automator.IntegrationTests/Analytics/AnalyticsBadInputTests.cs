@@ -47,6 +47,10 @@ public sealed class AnalyticsBadInputTests(ApiFixture fixture)
         foreach (var (_, query, field) in WorkflowCases)
         {
             data.Add(Routes[2], query, field);
+            if (field == "granularity")
+            {
+                data.Add(Routes[0], query, field);
+            }
         }
 
         return data;

@@ -121,6 +121,11 @@ public sealed class AnalyticsRollupTests(EngagementSystem system) : IClassFixtur
         // Everything else, recomputed from the send log and the journey history.
         var facts = await FactsAsync(tenant.OrganizationId);
         AssertCounts(facts, _ => true, counts);
+        Assert.Equal("hour", (string)overview["granularity"]!);
+        AssertSeries(facts, "hour", overview["series"]!.AsArray());
+        var overviewDaily = await client.GetFromJsonAsync<JsonObject>($"/v1/analytics/overview?{query}&granularity=day");
+        Assert.Equal(counts.ToJsonString(), overviewDaily!["counts"]!.ToJsonString());
+        AssertSeries(facts, "day", overviewDaily["series"]!.AsArray());
         var listed = providers!["providers"]!.AsArray();
         Assert.Equal(facts.Where(f => f.Provider != "").Select(f => f.Provider).Distinct().Order(StringComparer.Ordinal), listed.Select(p => (string)p!["provider"]!));
         foreach (var provider in listed)

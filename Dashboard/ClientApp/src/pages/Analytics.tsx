@@ -162,17 +162,6 @@ function FiguresHead({ first }: { first: string }) {
   );
 }
 
-function sumSeries(reports: WorkflowAnalytics[]): AnalyticsPoint[] {
-  const byTime = new Map<string, AnalyticsCounts>();
-  for (const report of reports) {
-    for (const p of report.series) {
-      const c = byTime.get(p.at);
-      byTime.set(p.at, c ? Object.fromEntries(COUNT_KINDS.map((k) => [k, c[k] + p.counts[k]])) as unknown as AnalyticsCounts : p.counts);
-    }
-  }
-  return [...byTime.entries()].map(([at, counts]) => ({ at, counts }));
-}
-
 export function AnalyticsPage() {
   const picker = useRange();
   const range = typeof picker.range === 'string' ? null : picker.range;
@@ -203,12 +192,11 @@ export function AnalyticsPage() {
             )}
           </Status>
           <h2>Over time</h2>
-          <Status load={workflows} name="series">
-            {(w) => w.length === 0 || w.every((x) => x.report.series.length === 0)
-              ? <p className="empty" data-testid="series-empty">No workflow sends in this range to chart.</p>
-              : <SeriesChart series={sumSeries(w.map((x) => x.report))} range={range!} testId="overview-chart" />}
+          <Status load={overview} name="series">
+            {(o) => o.series.length === 0
+              ? <p className="empty" data-testid="series-empty">Nothing was sent in this range to chart.</p>
+              : <SeriesChart series={o.series} range={range!} testId="overview-chart" />}
           </Status>
-          <p className="muted">The chart adds up the sends of the workflows; sends made outside a workflow count in the totals above.</p>
           <h2>Providers</h2>
           <Status load={providers} name="providers">
             {(p) => p.providers.length === 0 ? <p className="empty" data-testid="providers-empty">No provider handled a send in this range.</p> : (
