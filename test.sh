@@ -36,6 +36,18 @@ mkdir -p "$results"
 # The integration tests' shared PostgreSQL is stopped at process exit, which a test host ended by the runner may
 # skip: each cluster a test process starts is listed here and stopped below whatever happened.
 export AUTOMATOR_TEST_CLUSTERS="$results/clusters.txt"
+# Likewise each time-series server a test starts: its process (and the server under it) is ended below.
+export AUTOMATOR_TEST_PROCESSES="$results/processes.txt"
+stop_test_processes() {
+  [ -f "$AUTOMATOR_TEST_PROCESSES" ] || return 0
+  while read -r pid; do
+    [ -n "$pid" ] || continue
+    # Only a process that is still one of ours: a pid may have been reused since.
+    ps -o args= -p "$pid" 2>/dev/null | grep -q victoria-metrics || continue
+    pkill -KILL -P "$pid" 2>/dev/null || true
+    kill -KILL "$pid" 2>/dev/null || true
+  done < "$AUTOMATOR_TEST_PROCESSES"
+}
 stop_test_clusters() {
   [ -f "$AUTOMATOR_TEST_CLUSTERS" ] || return 0
   local pg_ctl
@@ -63,6 +75,7 @@ for project in tests/Automator.UnitTests tests/Automator.GrainTests tests/Automa
 done
 
 stop_test_clusters
+stop_test_processes
 
 passed=0; failed=0; skipped=0
 for trx in "$results"/*.trx; do

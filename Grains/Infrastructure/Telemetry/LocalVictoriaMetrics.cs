@@ -28,6 +28,9 @@ internal sealed class LocalVictoriaMetrics : IAsyncDisposable
 
     public string Url { get; }
 
+    /// <summary>The process started for the server (<c>runuser</c> when started as root, the server itself otherwise).</summary>
+    public int ProcessId => _process.Id;
+
     public static async Task<LocalVictoriaMetrics> StartAsync(CancellationToken cancellationToken = default)
     {
         var binary = new[] { "/usr/bin/victoria-metrics", "/usr/local/bin/victoria-metrics" }.FirstOrDefault(File.Exists)
