@@ -68,6 +68,7 @@ public static class ServiceCollectionExtensions
             services.TryAddSingleton<IWorkflowCatalog, PostgresWorkflowCatalog>();
             services.TryAddSingleton<IContactPropertyWriter, PostgresContactPropertyWriter>();
             services.TryAddSingleton<IWebhookSigningSecrets, PostgresWebhookSigningSecrets>();
+            services.TryAddSingleton<IOpenHistory, PostgresOpenHistory>();
         }
         else
         {
@@ -76,6 +77,8 @@ public static class ServiceCollectionExtensions
             services.TryAddSingleton<IWorkflowCatalog, NoWorkflowCatalog>();
             services.TryAddSingleton<IContactPropertyWriter, NoContactPropertyWriter>();
             services.TryAddSingleton<IWebhookSigningSecrets, InMemoryWebhookSigningSecrets>();
+            services.TryAddSingleton<InMemoryOpenHistory>();
+            services.TryAddSingleton<IOpenHistory>(sp => sp.GetRequiredService<InMemoryOpenHistory>());
         }
 
         services.TryAddSingleton<LoggingSendStep>();

@@ -24,7 +24,8 @@ public sealed class JourneyServices(
     IJourneyWakeIndex wakeIndex,
     IOptions<JourneyOptions> options,
     ILogger<JourneyGrain> logger,
-    IMeasurements measurements)
+    IMeasurements measurements,
+    IOpenHistory openHistory)
 {
     public TimeProvider Time { get; } = time;
     public TriggerIndex Triggers { get; } = triggers;
@@ -39,6 +40,7 @@ public sealed class JourneyServices(
     public ILogger<JourneyGrain> Logger { get; } = logger;
     public JourneyPlanner Planner { get; } = new();
     public IMeasurements Measurements { get; } = measurements;
+    public IOpenHistory OpenHistory { get; } = openHistory;
 }
 
 /// <summary>
@@ -284,11 +286,27 @@ public sealed class JourneyGrain(
             ContactProperties = ParseObject(contact.PropertiesJson),
             ContactTimeZone = contact.TimeZone,
             RecentSends = [.. contact.RecentSends],
+            Opens = definition.Steps.Any(step => step.OptimalTime) ? await OpensAsync(definition, contact) : null,
         };
         var now = Now;
         var stepBefore = s.IsInJourney ? s.StepId : null;
         var plan = services.Planner.Plan(definition, s, stimulus, context, now);
         return await ApplyAsync(plan, contact, now, stepBefore);
+    }
+
+    private async Task<OpenHours> OpensAsync(WorkflowDefinition definition, ContactSnapshot contact)
+    {
+        try
+        {
+            return await services.OpenHistory.GetAsync(
+                _organizationId, _contactId, LocalTimes.Zone(contact.TimeZone, definition.Settings.TimeZone), LocalTimes.Zone(null, definition.Settings.TimeZone));
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Without the history an optimal-time wait falls back to the send window or no wait at all.
+            services.Logger.LogWarning(e, "Open history for journey {JourneyId} unavailable", _journeyId);
+            return OpenHours.None;
+        }
     }
 
     private async Task<JourneyOutcome> ApplyAsync(JourneyPlan plan, ContactSnapshot contact, DateTimeOffset now, string? stepBefore)

@@ -33,6 +33,9 @@ public sealed class JourneyContext
 
     /// <summary>Times of this contact's recent sends across all workflows, for the frequency cap.</summary>
     public List<DateTimeOffset> RecentSends { get; init; } = [];
+
+    /// <summary>Open-hour histories for <c>optimalTime</c> waits; null when the workflow has none.</summary>
+    public OpenHours? Opens { get; init; }
 }
 
 public abstract record JourneyAction

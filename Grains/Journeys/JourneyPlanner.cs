@@ -456,11 +456,23 @@ public sealed class JourneyPlanner
             return true;
         }
 
+        private bool NextSendIsTransactional(WorkflowStep step) => definition.Find(step.Next) is { Type: StepTypes.Send, Transactional: true };
+
         private DateTimeOffset? UntilTime(WorkflowStep step, DateTimeOffset t)
         {
             if (step.At is not null)
             {
                 return DateTimeOffset.Parse(step.At, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal).ToUniversalTime();
+            }
+
+            if (step.OptimalTime)
+            {
+                var window = definition.Settings.SendWindow is { } windowSettings && !NextSendIsTransactional(step) ? new SendWindow(windowSettings) : null;
+                var organizationZone = LocalTimes.Zone(null, definition.Settings.TimeZone);
+                var choice = SendTimeOptimizer.Choose(t, SendTimeOptimizer.Within(step), context.Opens ?? OpenHours.None, Zone, organizationZone, window);
+                var hour = choice.Hour is { } h ? $" {h:00}:00" : "";
+                Record("optimalTime", step.Id, $"{choice.Source.ToString().ToLowerInvariant()}{hour}{(choice.Capped ? " (within)" : "")}");
+                return choice.At;
             }
 
             if (step.TimeOfDay is not null && Durations.TryParseTimeOfDay(step.TimeOfDay, out var time))

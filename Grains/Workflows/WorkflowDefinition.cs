@@ -145,6 +145,12 @@ public sealed class WorkflowStep
 
     public string? TimeOfDay { get; set; }
 
+    /// <summary>Wait for the hour at which the contact most often opens (see <c>SendTimeOptimizer</c>).</summary>
+    public bool OptimalTime { get; set; }
+
+    /// <summary>The longest an <see cref="OptimalTime"/> wait lasts (ISO 8601 duration, PT1H to P7D; one day by default).</summary>
+    public string? Within { get; set; }
+
     // waitForEvent
     public string? Event { get; set; }
 

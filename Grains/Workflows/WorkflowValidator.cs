@@ -285,9 +285,25 @@ public sealed class WorkflowValidator
                 break;
             case StepTypes.WaitUntil:
                 var forms = (step.At is not null ? 1 : 0) + (step.Property is not null ? 1 : 0) + (step.TimeOfDay is not null ? 1 : 0);
-                if (forms != 1)
+                if (step.OptimalTime && forms > 0)
                 {
-                    errors.Add(key, $"{name}: a waitUntil step needs exactly one of 'at', 'property' or 'timeOfDay'.");
+                    errors.Add($"{key}.optimalTime", $"{name}: 'optimalTime' cannot be combined with 'at', 'property' or 'timeOfDay'.");
+                }
+                else if (!step.OptimalTime && forms != 1)
+                {
+                    errors.Add(key, $"{name}: a waitUntil step needs exactly one of 'at', 'property', 'timeOfDay' or 'optimalTime'.");
+                }
+
+                if (step.Within is not null)
+                {
+                    if (!step.OptimalTime)
+                    {
+                        errors.Add($"{key}.within", $"{name}: 'within' applies only with 'optimalTime'.");
+                    }
+                    else if (!Durations.TryParse(step.Within, out var within) || within < Journeys.SendTimeOptimizer.ShortestWithin || within > Journeys.SendTimeOptimizer.LongestWithin)
+                    {
+                        errors.Add($"{key}.within", $"{name}: 'within' must be an ISO 8601 duration from PT1H to P7D (got '{step.Within}').");
+                    }
                 }
 
                 if (step.At is not null && !DateTimeOffset.TryParse(step.At, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out _))

@@ -4,6 +4,7 @@ using Automator.GrainTests.Infrastructure;
 using Automator.Journeys;
 using Automator.Testing;
 using Automator.Workflows;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Automator.GrainTests.Journeys;
 
@@ -284,5 +285,36 @@ public sealed class JourneyGrainTests(ClusterFixture fixture)
         var profile = await Contact(contactId).GetProfileAsync();
         Assert.True(JsonNode.Parse(profile!.PropertiesJson)!["checkedOut"]!.GetValue<bool>());
         Assert.Empty(RecordingDeliveryGrain.For(contactId));
+    }
+
+    [Fact]
+    public async Task Optimal_time_wait_sends_at_the_hour_the_contact_opens()
+    {
+        ClusterFixture.MoveToNextMonday10();
+        var contactId = Guid.NewGuid();
+        var opens = fixture.SiloServices.GetRequiredService<InMemoryOpenHistory>();
+        var monday = ClusterFixture.Time.GetUtcNow();
+        for (var day = 1; day <= 3; day++)
+        {
+            opens.AddOpen(_organizationId, contactId, monday.AddDays(-day).AddHours(5).AddMinutes(10 * day));
+        }
+
+        var workflowId = await CreateActiveWorkflowAsync("""
+            { "name": "Best hour", "trigger": { "type": "event", "event": "signed_up" }, "start": "best",
+              "steps": [ { "id": "best", "type": "waitUntil", "optimalTime": true, "within": "P1D", "next": "mail" },
+                         { "id": "mail", "type": "send", "templateId": "t" } ] }
+            """);
+        await Contact(contactId).UpdateProfileAsync(new ContactProfile { Email = $"{contactId:N}@example.test" });
+        await TrackAsync(contactId, "signed_up");
+        var journey = Journey(workflowId, contactId);
+
+        var waiting = await journey.GetAsync();
+        Assert.Equal("waiting", waiting!.Status);
+        Assert.Equal(monday.AddHours(5), waiting.DueAt);
+        Assert.Empty(SentSteps(contactId));
+
+        await AdvanceAndWakeAsync(TimeSpan.FromHours(5), journey);
+
+        Assert.Equal(["mail"], SentSteps(contactId));
     }
 }

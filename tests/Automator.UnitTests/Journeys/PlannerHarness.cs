@@ -30,6 +30,8 @@ public sealed class PlannerHarness
 
     public List<DateTimeOffset> RecentSends { get; } = [];
 
+    public OpenHours? Opens { get; set; }
+
     public List<JourneyAction> Actions { get; } = [];
 
     public Dictionary<string, long> Counters { get; } = new(StringComparer.Ordinal);
@@ -67,6 +69,7 @@ public sealed class PlannerHarness
             ContactProperties = Properties,
             ContactTimeZone = TimeZone,
             RecentSends = RecentSends,
+            Opens = Opens,
         };
         Last = _planner.Plan(Definition, State, stimulus, context, now);
         Properties = context.ContactProperties;

@@ -318,4 +318,37 @@ public sealed class WorkflowValidatorTests
 
         AssertError(Validate(node), "steps.wait", "exactly one");
     }
+
+    private ValidationErrors ValidateWait(string wait) =>
+        _validator.Validate(WorkflowJson.ParseValid($$"""
+        {
+          "name": "Optimal", "trigger": { "type": "event", "event": "order" }, "start": "best",
+          "steps": [ {{wait}}, { "id": "mail", "type": "send", "templateId": "tpl_1" } ]
+        }
+        """), ExampleWorkflow.Templates);
+
+    [Theory]
+    [InlineData("""{ "id": "best", "type": "waitUntil", "optimalTime": true, "within": "P1D", "next": "mail" }""")]
+    [InlineData("""{ "id": "best", "type": "waitUntil", "optimalTime": true, "next": "mail" }""")]
+    [InlineData("""{ "id": "best", "type": "waitUntil", "optimalTime": true, "within": "PT1H", "next": "mail" }""")]
+    [InlineData("""{ "id": "best", "type": "waitUntil", "optimalTime": true, "within": "P7D", "next": "mail" }""")]
+    public void Optimal_time_waits_are_valid(string wait)
+    {
+        var errors = ValidateWait(wait);
+
+        Assert.True(errors.IsEmpty, errors.ToString());
+    }
+
+    [Theory]
+    [InlineData("""{ "id": "best", "type": "waitUntil", "optimalTime": true, "timeOfDay": "09:00", "next": "mail" }""", "steps.best.optimalTime")]
+    [InlineData("""{ "id": "best", "type": "waitUntil", "optimalTime": true, "at": "2030-01-01T00:00:00Z", "next": "mail" }""", "steps.best.optimalTime")]
+    [InlineData("""{ "id": "best", "type": "waitUntil", "optimalTime": true, "property": "renews_at", "next": "mail" }""", "steps.best.optimalTime")]
+    [InlineData("""{ "id": "best", "type": "waitUntil", "optimalTime": true, "within": "PT30M", "next": "mail" }""", "steps.best.within")]
+    [InlineData("""{ "id": "best", "type": "waitUntil", "optimalTime": true, "within": "P8D", "next": "mail" }""", "steps.best.within")]
+    [InlineData("""{ "id": "best", "type": "waitUntil", "optimalTime": true, "within": "soon", "next": "mail" }""", "steps.best.within")]
+    [InlineData("""{ "id": "best", "type": "waitUntil", "timeOfDay": "09:00", "within": "P1D", "next": "mail" }""", "steps.best.within")]
+    public void Optimal_time_errors_name_the_step(string wait, string key)
+    {
+        AssertError(ValidateWait(wait), key, "best");
+    }
 }
