@@ -8,6 +8,7 @@ using Automator.Hosting;
 using Automator.WebApi.Http;
 using Automator.Silo.Demo;
 using Automator.WebApi;
+using Automator.WebApi.Hosting;
 using Automator.WebApi.Identity;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Orleans.Configuration;
@@ -29,6 +30,7 @@ public static class SiloHostingExtensions
         var configuration = builder.Configuration;
         var siloOptions = configuration.GetSection(SiloOptions.Section).Get<SiloOptions>() ?? new SiloOptions();
         var hosting = configuration.GetSection(HostingOptions.Section).Get<HostingOptions>() ?? new HostingOptions();
+        var tls = ClusterTlsOptions.From(configuration);
         using var startupLoggerFactory = LoggerFactory.Create(l => l.AddSimpleConsole(o => o.SingleLine = true));
         var log = startupLoggerFactory.CreateLogger("Automator.Startup");
 
@@ -98,6 +100,14 @@ public static class SiloHostingExtensions
             else
             {
                 silo.AddMemoryGrainStorage(BatchedGrainStorage.Name);
+            }
+
+            if (tls.Enabled)
+            {
+                // Silo-to-silo and client-to-gateway connections: mutual TLS with the cluster's certificate.
+                var certificate = ClusterTls.LoadCertificate(tls);
+                silo.UseTls(o => ClusterTls.Configure(o, certificate, tls));
+                log.LogInformation("Cluster TLS on: silo and gateway connections use the certificate {Subject}.", certificate.Subject);
             }
 
             // Grain calls carry the caller's trace context, so a request's spans continue through the grains it reaches.

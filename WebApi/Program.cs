@@ -1,3 +1,4 @@
+using Automator.WebApi.Hosting;
 using Orleans.Configuration;
 
 namespace Automator.WebApi;
@@ -23,6 +24,7 @@ public static class WebApiHost
         var clusterId = builder.Configuration["Automator:Orleans:ClusterId"] ?? "automator";
         var serviceId = builder.Configuration["Automator:Orleans:ServiceId"] ?? "automator";
         var gatewayPort = int.TryParse(builder.Configuration["Automator:Orleans:GatewayPort"], out var port) ? port : 30000;
+        var tls = ClusterTlsOptions.From(builder.Configuration);
         builder.Services.AddHealthChecks();
         builder.UseOrleansClient(client =>
         {
@@ -43,6 +45,12 @@ public static class WebApiHost
                     o.Invariant = "Npgsql";
                     o.ConnectionString = connectionString;
                 });
+            }
+
+            if (tls.Enabled)
+            {
+                var certificate = ClusterTls.LoadCertificate(tls);
+                client.UseTls(o => ClusterTls.Configure(o, certificate, tls));
             }
         });
         return builder;
