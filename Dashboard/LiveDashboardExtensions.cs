@@ -1,4 +1,5 @@
 using Automator.Dashboard.Live;
+using Microsoft.AspNetCore.Http.Connections;
 using Automator.WebApi.Http;
 using Automator.WebApi.Identity;
 using Microsoft.Extensions.FileProviders;
@@ -34,8 +35,14 @@ public static class LiveDashboardExtensions
     public static WebApplication MapLiveDashboard(this WebApplication app)
     {
         app.UseSecurityHeaders();
-        // Connections end when their access token does; the client signs in again and reconnects.
-        app.MapHub<LiveHub>("/hubs/live", o => o.CloseOnAuthenticationExpiration = true).RequireAuthorization(LiveHub.Policy);
+        // Connections end when their access token does; the client signs in again and reconnects. WebSockets only: a
+        // connection is then one request to one process, so dashboard replicas behind a load balancer need no sticky
+        // sessions (the other transports spread one connection over several requests that must reach the same process).
+        app.MapHub<LiveHub>("/hubs/live", o =>
+        {
+            o.CloseOnAuthenticationExpiration = true;
+            o.Transports = HttpTransportType.WebSockets;
+        }).RequireAuthorization(LiveHub.Policy);
 
         var appPath = FindAppPath(app);
         var files = appPath is null ? null : new PhysicalFileProvider(appPath);

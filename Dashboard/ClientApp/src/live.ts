@@ -1,8 +1,10 @@
-import { HubConnection, HubConnectionBuilder, HubConnectionState, LogLevel } from '@microsoft/signalr';
+import { HttpTransportType, HubConnection, HubConnectionBuilder, HubConnectionState, LogLevel } from '@microsoft/signalr';
 import { useEffect, useRef, useState } from 'react';
 import { getAccessToken, onAuthChange, refresh } from './api';
 
 // One hub connection per signed-in tab (GET /hubs/live, token as ?access_token=); screens subscribe to it.
+// WebSockets only, without the negotiate request: the whole connection is one request to one dashboard pod, so several
+// dashboard replicas behind a load balancer need no sticky sessions (the server accepts WebSockets alone, too).
 
 export interface JourneyMoved {
   workflowId: string;
@@ -57,6 +59,8 @@ async function start() {
   }
   const hub = new HubConnectionBuilder()
     .withUrl('/hubs/live', {
+      transport: HttpTransportType.WebSockets,
+      skipNegotiation: true,
       accessTokenFactory: async () => getAccessToken() ?? ((await refresh()) ? getAccessToken() ?? '' : ''),
     })
     .withAutomaticReconnect([0, 1000, 2000, 5000, 10000, 10000, 30000])
