@@ -1,4 +1,5 @@
 using Automator.WebApi;
+using Automator.WebApi.Hosting;
 
 namespace Automator.Dashboard;
 
@@ -10,8 +11,10 @@ public static class DashboardHost
         var builder = WebApplication.CreateBuilder(args);
         builder.UseAutomatorClusterClient();
         builder.AddLiveDashboard();
+        builder.AddAutomatorTelemetry();
         var app = builder.Build();
         app.MapHealthChecks("/health/live");
+        app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapLiveDashboard();
         await app.RunAsync();
     }

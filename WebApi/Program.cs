@@ -11,8 +11,10 @@ public static class WebApiHost
         var builder = WebApplication.CreateBuilder(args);
         builder.UseAutomatorClusterClient();
         builder.AddWebApi();
+        builder.AddAutomatorTelemetry();
         var app = builder.Build();
         app.MapHealthChecks("/health/live");
+        app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapWebApi();
         await app.RunAsync();
     }

@@ -2,8 +2,9 @@ using Automator.Infrastructure.Telemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
 
-namespace Automator.Silo;
+namespace Automator.WebApi.Hosting;
 
+/// <summary>Telemetry of every Automator process: the silo and the standalone API and dashboard.</summary>
 public static class TelemetryExtensions
 {
     /// <summary>The OTLP exporter's standard setting: spans and metrics are pushed only when it is set.</summary>
