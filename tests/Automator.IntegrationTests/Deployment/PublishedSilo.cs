@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using Automator.Infrastructure.Database;
+using Automator.IntegrationTests.Infrastructure;
 
 namespace Automator.IntegrationTests.Deployment;
 
@@ -59,29 +60,31 @@ public sealed class PublishedSilo : IAsyncDisposable
 
     public async Task WaitReadyAsync(HttpClient client, TimeSpan timeout)
     {
-        var deadline = DateTime.UtcNow + timeout;
-        while (DateTime.UtcNow < deadline)
+        try
         {
-            if (_process.HasExited)
-            {
-                throw new InvalidOperationException($"The published silo exited with {_process.ExitCode}:\n{Output}");
-            }
+            await Eventually.WaitAsync(() => ReadyAsync(client), ready => ready, timeout, "the published silo's /health/ready");
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"{e.Message}\n{Output}", e);
+        }
+    }
 
-            try
-            {
-                if ((await client.GetAsync("/health/ready")).IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-            }
-
-            await Task.Delay(200);
+    private async Task<bool> ReadyAsync(HttpClient client)
+    {
+        if (_process.HasExited)
+        {
+            throw new InvalidOperationException($"The published silo exited with {_process.ExitCode}:\n{Output}");
         }
 
-        throw new TimeoutException($"The published silo was not ready within {timeout}:\n{Output}");
+        try
+        {
+            return (await client.GetAsync("/health/ready")).IsSuccessStatusCode;
+        }
+        catch (HttpRequestException)
+        {
+            return false;
+        }
     }
 
     /// <summary>SIGTERM, as Kubernetes stops a pod; returns the exit code of a graceful shutdown.</summary>
