@@ -42,7 +42,8 @@ public static class CanvasDriver
         await page.GetByTestId("open-trigger").ClickAsync();
         await page.GetByLabel("Event name").FillAsync("signed_up");
         await page.GetByTestId("open-settings").ClickAsync();
-        await page.GetByLabel("Exit events (comma separated)").FillAsync("unsubscribed");
+        await page.GetByTestId("settings-exit-new").FillAsync("unsubscribed");
+        await page.GetByTestId("settings-exit-new").PressAsync("Enter");
         await page.GetByLabel("Goal event").FillAsync("purchased");
         await page.GetByLabel("Only send inside a window").CheckAsync();
         await page.GetByLabel("Limit sends per contact").CheckAsync();
