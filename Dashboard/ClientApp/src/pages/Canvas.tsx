@@ -358,20 +358,24 @@ function Canvas({ workflowId }: { workflowId: string | null }) {
   const onSelectedInvalid = useCallback((field: string, problem: string | null) => selectedId && onInvalid(selectedId, field, problem), [selectedId, onInvalid]);
 
   // Keys: Ctrl+Z undo, Ctrl+Shift+Z (or Ctrl+Y) redo, arrows move the selected step (Shift: further), Delete removes it.
-  // Keys typed into a field stay the field's.
+  // Keys typed into a field stay the field's. Read before React Flow's own node keys, so a move is always the same size.
   const keys = useRef<(e: KeyboardEvent) => void>(() => undefined);
   keys.current = (e: KeyboardEvent) => {
     if (e.defaultPrevented || editable(e.target)) return;
     const mod = e.ctrlKey || e.metaKey;
-    if (mod && e.key.toLowerCase() === 'z') {
+    const handled = () => {
       e.preventDefault();
+      e.stopPropagation();
+    };
+    if (mod && e.key.toLowerCase() === 'z') {
+      handled();
       if (e.shiftKey) redo();
       else undo();
     } else if (mod && e.key.toLowerCase() === 'y') {
-      e.preventDefault();
+      handled();
       redo();
     } else if (!mod && selected && ARROWS[e.key]) {
-      e.preventDefault();
+      handled();
       const [dx, dy] = ARROWS[e.key];
       const step = e.shiftKey ? 50 : 10;
       const stepId = selected.id;
@@ -380,14 +384,14 @@ function Canvas({ workflowId }: { workflowId: string | null }) {
         return { ...d, layout: { ...d.layout, [stepId]: { x: from.x + dx * step, y: from.y + dy * step } } };
       }, `move:${stepId}`);
     } else if (!mod && selected && e.key === 'Delete') {
-      e.preventDefault();
+      handled();
       deleteStep(selected.id);
     }
   };
   useEffect(() => {
     const listener = (e: KeyboardEvent) => keys.current(e);
-    window.addEventListener('keydown', listener);
-    return () => window.removeEventListener('keydown', listener);
+    window.addEventListener('keydown', listener, true);
+    return () => window.removeEventListener('keydown', listener, true);
   }, []);
 
   useEffect(() => {
