@@ -98,7 +98,7 @@ public sealed partial class CanvasContractTests(BrowserFixture fixture)
     {
         await using var session = await DashboardSession.SignInAsync(fixture);
         var page = session.Page;
-        await OpenNewCanvasAsync(page);
+        await CanvasDriver.OpenNewWorkflowAsync(page);
         await CanvasDriver.AddStepAsync(page, "webhook", "notify", 40, 20);
         await page.GetByLabel("URL").FillAsync("https://crm.example.test/hooks/lead");
         var body = page.GetByLabel("Body");
@@ -128,7 +128,7 @@ public sealed partial class CanvasContractTests(BrowserFixture fixture)
     {
         await using var session = await DashboardSession.SignInAsync(fixture);
         var page = session.Page;
-        await OpenNewCanvasAsync(page);
+        await CanvasDriver.OpenNewWorkflowAsync(page);
         await CanvasDriver.AddStepAsync(page, "delay", "first", 40, 20);
         await CanvasDriver.AddStepAsync(page, "delay", "second", 420, 260);
         await CanvasDriver.ConnectAsync(page, "first", "next", "second");
@@ -187,18 +187,9 @@ public sealed partial class CanvasContractTests(BrowserFixture fixture)
         return (double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture));
     }
 
-    private static async Task OpenNewCanvasAsync(IPage page)
-    {
-        await page.GetByTestId("nav-workflows").ClickAsync();
-        await page.GetByTestId("new-workflow").ClickAsync();
-        await page.GetByTestId("canvas").WaitForAsync();
-        await page.GetByTestId("open-trigger").ClickAsync();
-        await page.GetByLabel("Event name").FillAsync("signed_up");
-    }
-
     private static async Task OpenNewCanvasWithOneDelayAsync(IPage page)
     {
-        await OpenNewCanvasAsync(page);
+        await CanvasDriver.OpenNewWorkflowAsync(page);
         await CanvasDriver.AddStepAsync(page, "delay", "wait", 40, 20);
     }
 

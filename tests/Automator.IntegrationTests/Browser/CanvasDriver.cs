@@ -49,6 +49,16 @@ public static class CanvasDriver
         await page.GetByLabel("Limit sends per contact").CheckAsync();
     }
 
+    /// <summary>Opens a new workflow from the workflows list, triggered by <paramref name="triggerEvent"/>.</summary>
+    public static async Task OpenNewWorkflowAsync(IPage page, string triggerEvent = "signed_up")
+    {
+        await page.GetByTestId("nav-workflows").ClickAsync();
+        await page.GetByTestId("new-workflow").ClickAsync();
+        await page.GetByTestId("canvas").WaitForAsync();
+        await page.GetByTestId("open-trigger").ClickAsync();
+        await page.GetByLabel("Event name").FillAsync(triggerEvent);
+    }
+
     /// <summary>Drags a palette item onto the canvas at (x, y) and names the new step.</summary>
     public static async Task AddStepAsync(IPage page, string type, string id, float x, float y)
     {

@@ -15,10 +15,7 @@ public sealed class CanvasEditingTests(BrowserFixture fixture)
         var welcome = await session.CreateTemplateAsync("Welcome");
         var welcomeB = await session.CreateTemplateAsync("Welcome B");
         var page = session.Page;
-        await page.GetByTestId("nav-workflows").ClickAsync();
-        await page.GetByTestId("new-workflow").ClickAsync();
-        await page.GetByTestId("open-trigger").ClickAsync();
-        await page.GetByLabel("Event name").FillAsync("signed_up");
+        await CanvasDriver.OpenNewWorkflowAsync(page);
         await CanvasDriver.AddStepAsync(page, "send", "welcome", 40, 20);
         await page.GetByTestId("step-template").SelectOptionAsync(welcome);
 
@@ -86,10 +83,7 @@ public sealed class CanvasEditingTests(BrowserFixture fixture)
     {
         await using var session = await DashboardSession.SignInAsync(fixture);
         var page = session.Page;
-        await page.GetByTestId("nav-workflows").ClickAsync();
-        await page.GetByTestId("new-workflow").ClickAsync();
-        await page.GetByTestId("open-trigger").ClickAsync();
-        await page.GetByLabel("Event name").FillAsync("signed_up");
+        await CanvasDriver.OpenNewWorkflowAsync(page);
         await CanvasDriver.AddStepAsync(page, "delay", "first", 40, 20);
         await CanvasDriver.AddStepAsync(page, "delay", "second", 40, 200);
         await CanvasDriver.ConnectAsync(page, "first", "next", "second");
