@@ -48,6 +48,7 @@ public static class WebApiExtensions
         {
             o.ShouldInclude = d => d.RelativePath?.StartsWith("orleans", StringComparison.OrdinalIgnoreCase) != true;
             o.AddDocumentTransformer<SecuritySchemesTransformer>();
+            o.AddOperationTransformer<Workflows.WorkflowDocumentTransformer>();
         });
         services.AddAutomatorGrains(builder.Configuration);
         if (string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString("Postgres")))

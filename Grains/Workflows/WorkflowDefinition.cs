@@ -16,6 +16,12 @@ public sealed class WorkflowDefinition
 
     public List<WorkflowStep> Steps { get; set; } = [];
 
+    /// <summary>
+    /// Where the canvas draws each step (step id to position); optional, kept with the draft and every version, and
+    /// of no effect on journeys.
+    /// </summary>
+    public Dictionary<string, StepPosition?>? Layout { get; set; }
+
     private Dictionary<string, WorkflowStep>? _byId;
 
     public WorkflowStep? Find(string? id)
@@ -28,6 +34,14 @@ public sealed class WorkflowDefinition
         _byId ??= Steps.Where(s => !string.IsNullOrEmpty(s.Id)).GroupBy(s => s.Id!, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
         return _byId.GetValueOrDefault(id);
     }
+}
+
+/// <summary>A step's position on the canvas, in canvas units.</summary>
+public sealed class StepPosition
+{
+    public double X { get; set; }
+
+    public double Y { get; set; }
 }
 
 public static class TriggerTypes

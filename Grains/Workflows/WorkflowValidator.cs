@@ -14,6 +14,9 @@ public sealed class WorkflowValidator
     /// <summary>Steps allowed per workflow; a larger workflow is refused before any per-step check or graph walk.</summary>
     public int MaxSteps { get; init; } = DefaultMaxSteps;
 
+    /// <summary>The largest coordinate, either way, a step's canvas position may have.</summary>
+    public const double MaxCoordinate = 1_000_000;
+
     /// <param name="knownTemplateIds">The organization's template ids; null skips the template check.</param>
     public ValidationErrors Validate(WorkflowDefinition definition, IReadOnlySet<string>? knownTemplateIds = null)
     {
@@ -74,6 +77,8 @@ public sealed class WorkflowValidator
             }
         }
 
+        ValidateLayout(definition.Layout, ids, errors);
+
         foreach (var cycle in InstantCycles(definition))
         {
             var path = string.Join(" -> ", cycle.Append(cycle[0]));
@@ -130,6 +135,46 @@ public sealed class WorkflowValidator
             foreach (var problem in Conditions.Problems(filter, isFilter: true))
             {
                 errors.Add("trigger.filter", $"Trigger filter: {problem}.");
+            }
+        }
+    }
+
+    /// <summary>The canvas layout: only the workflow's own steps, each at finite coordinates within <see cref="MaxCoordinate"/>.</summary>
+    private void ValidateLayout(Dictionary<string, StepPosition?>? layout, HashSet<string> ids, ValidationErrors errors)
+    {
+        if (layout is null)
+        {
+            return;
+        }
+
+        if (layout.Count > MaxSteps)
+        {
+            errors.Add("layout", $"The layout may place at most {MaxSteps} steps (it has {layout.Count}).");
+            return;
+        }
+
+        foreach (var (id, position) in layout)
+        {
+            if (!ids.Contains(id))
+            {
+                errors.Add($"layout.{id}", $"Layout: '{id}' is not a step of this workflow.");
+            }
+            else if (position is null)
+            {
+                errors.Add($"layout.{id}", $"Layout: step '{id}' needs a position {{ x, y }}.");
+            }
+            else
+            {
+                Coordinate("x", position.X);
+                Coordinate("y", position.Y);
+            }
+
+            void Coordinate(string axis, double value)
+            {
+                if (!double.IsFinite(value) || Math.Abs(value) > MaxCoordinate)
+                {
+                    errors.Add($"layout.{id}.{axis}", $"Layout: step '{id}' has {axis} = {value.ToString(System.Globalization.CultureInfo.InvariantCulture)}; a coordinate must be a finite number from -1000000 to 1000000.");
+                }
             }
         }
     }

@@ -16,10 +16,10 @@ public static class WorkflowEndpoints
     public static IEndpointRouteBuilder MapWorkflowsApi(this IEndpointRouteBuilder routes)
     {
         var workflows = routes.MapGroup("/v1/workflows").WithTags("Workflows");
-        workflows.MapPost("/", CreateAsync).RequireAuthorization(Scopes.WorkflowsWrite);
+        workflows.MapPost("/", CreateAsync).RequireAuthorization(Scopes.WorkflowsWrite).WithMetadata(new WorkflowDocumentBody());
         workflows.MapGet("/", ListAsync).RequireAuthorization(Scopes.WorkflowsRead);
         workflows.MapGet("/{id:guid}", GetAsync).RequireAuthorization(Scopes.WorkflowsRead);
-        workflows.MapPut("/{id:guid}", UpdateAsync).RequireAuthorization(Scopes.WorkflowsWrite);
+        workflows.MapPut("/{id:guid}", UpdateAsync).RequireAuthorization(Scopes.WorkflowsWrite).WithMetadata(new WorkflowDocumentBody());
         workflows.MapPost("/{id:guid}/publish", PublishAsync).RequireAuthorization(Scopes.WorkflowsWrite);
         workflows.MapPost("/{id:guid}/activate", ActivateAsync).RequireAuthorization(Scopes.WorkflowsWrite);
         workflows.MapPost("/{id:guid}/pause", (Guid id, HttpContext http, IGrainFactory grains) => CommandAsync(id, http, grains, g => g.PauseAsync())).RequireAuthorization(Scopes.WorkflowsWrite);

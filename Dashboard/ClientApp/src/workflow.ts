@@ -40,7 +40,19 @@ export interface Step {
   set?: Record<string, unknown>;
   url?: string;
   method?: string;
-  body?: string;
+  /** The webhook's JSON body; Liquid is rendered inside its strings. */
+  body?: unknown;
+  /** A/B variants of a send step: each is sent to a share of contacts in proportion to its weight. */
+  variants?: SendVariant[];
+}
+
+export interface SendVariant {
+  id: string;
+  weight: number;
+  /** The variant's own template; the step's template when absent. */
+  templateId?: string;
+  /** A subject that replaces the template's. */
+  subject?: string;
 }
 
 export interface Trigger {
@@ -51,11 +63,23 @@ export interface Trigger {
   listId?: string;
   property?: string;
   offset?: string;
+  /** An inbound webhook's signing secret: sent only to choose one (16+ characters); the server never shows it again. */
+  secret?: string;
+}
+
+/** What the server accepts: "never", "always", or `{ after: "<ISO 8601 duration>" }` (it also reads "P7D" and "after:P7D"). */
+export type Reentry = 'never' | 'always' | { after: string } | string;
+
+/** The re-entry setting as the form shows it, whichever of the server's forms it was saved in. */
+export function reentryForm(value: Reentry | undefined): { mode: 'never' | 'always' | 'after'; after: string } {
+  if (value === undefined || value === 'never') return { mode: 'never', after: 'P30D' };
+  if (value === 'always') return { mode: 'always', after: 'P30D' };
+  if (typeof value === 'object') return { mode: 'after', after: value.after };
+  return { mode: 'after', after: value.startsWith('after:') ? value.slice('after:'.length) : value };
 }
 
 export interface Settings {
-  reentry: 'never' | 'always' | 'after';
-  reentryAfter?: string;
+  reentry: Reentry;
   exitEvents: string[];
   goalEvent?: string;
   sendWindow?: { start: string; end: string; days: string[] };
@@ -102,7 +126,7 @@ export function newStep(type: StepType, id: string): Step {
     case 'updateContact':
       return { id, type, set: {}, next: null };
     case 'webhook':
-      return { id, type, url: 'https://', method: 'POST', body: '', next: null };
+      return { id, type, url: 'https://', method: 'POST', body: {}, next: null };
     case 'exit':
       return { id, type };
   }
@@ -268,14 +292,20 @@ export function errorsByStep(errors: Record<string, string[]> | undefined, steps
   return { byStep, general };
 }
 
-/** The document to POST/PUT: the api.md shape, with the canvas layout as an extra field. */
+/** The document to POST/PUT: the api.md shape with the canvas `layout` of the steps that exist, rounded to whole units. */
 export function toRequest(doc: WorkflowDocument): Omit<WorkflowDocument, 'id' | 'version' | 'status'> {
+  const layout: Record<string, { x: number; y: number }> = {};
+  for (const s of doc.steps) {
+    const p = doc.layout?.[s.id];
+    if (p && Number.isFinite(p.x) && Number.isFinite(p.y)) layout[s.id] = { x: Math.round(p.x), y: Math.round(p.y) };
+  }
+  const { secret, ...trigger } = doc.trigger;
   return {
     name: doc.name,
-    trigger: doc.trigger,
+    trigger: secret ? { ...trigger, secret } : trigger,
     settings: doc.settings,
     start: doc.start,
     steps: doc.steps,
-    layout: doc.layout,
+    layout,
   };
 }

@@ -42,10 +42,21 @@ public static class CanvasDriver
         await page.GetByTestId("open-trigger").ClickAsync();
         await page.GetByLabel("Event name").FillAsync("signed_up");
         await page.GetByTestId("open-settings").ClickAsync();
-        await page.GetByLabel("Exit events (comma separated)").FillAsync("unsubscribed");
+        await page.GetByTestId("settings-exit-new").FillAsync("unsubscribed");
+        await page.GetByTestId("settings-exit-new").PressAsync("Enter");
         await page.GetByLabel("Goal event").FillAsync("purchased");
         await page.GetByLabel("Only send inside a window").CheckAsync();
         await page.GetByLabel("Limit sends per contact").CheckAsync();
+    }
+
+    /// <summary>Opens a new workflow from the workflows list, triggered by <paramref name="triggerEvent"/>.</summary>
+    public static async Task OpenNewWorkflowAsync(IPage page, string triggerEvent = "signed_up")
+    {
+        await page.GetByTestId("nav-workflows").ClickAsync();
+        await page.GetByTestId("new-workflow").ClickAsync();
+        await page.GetByTestId("canvas").WaitForAsync();
+        await page.GetByTestId("open-trigger").ClickAsync();
+        await page.GetByLabel("Event name").FillAsync(triggerEvent);
     }
 
     /// <summary>Drags a palette item onto the canvas at (x, y) and names the new step.</summary>

@@ -1,63 +1,64 @@
 using System.Diagnostics;
+using System.Net.Http.Json;
 using System.Text.Json.Nodes;
-using Automator.Live;
-using Automator.WebApi.Identity;
 using Automator.IntegrationTests.Infrastructure;
+using Automator.Live;
 using Automator.Testing;
+using Automator.Workflows;
 using Microsoft.Playwright;
+using Npgsql;
 using static Microsoft.Playwright.Assertions;
 
 namespace Automator.IntegrationTests.Browser;
 
 /// <summary>
-/// The canvas driven as a marketer would, in real Chromium against the running system: REST answers come from
-/// <see cref="ApiStub"/> (the api.md contract), the live hub and the path from <see cref="ILiveEvents"/> to the
-/// browser are real.
+/// The canvas and the providers page driven as a marketer and an operator would, in real Chromium against the running
+/// system on real PostgreSQL: every answer is the server's, and each test reads back what the server then holds.
 /// </summary>
 [Collection(BrowserCollection.Name)]
 public sealed class CanvasTests(BrowserFixture fixture)
 {
-    private const string ApiExample = ApiExamples.WelcomeWorkflow;
-
     [Fact]
     public async Task Marketer_builds_the_api_example_by_drag_and_drop_sees_validation_errors_on_the_node_and_live_counts_within_two_seconds()
     {
-        var organizationId = Guid.NewGuid();
-        var workflowId = Guid.NewGuid();
-        var page = await SignedInPageAsync(organizationId, out var stub);
-        stub.On("POST", "/v1/workflows", (request, call) => call == 1
-                ? new JsonObject { ["title"] = "The workflow is invalid", ["status"] = 400, ["errors"] = new JsonObject { ["steps[offerB].templateId"] = new JsonArray("Template tpl_9 does not exist") } }
-                : Saved(workflowId, "draft", JsonNode.Parse(request.PostData!)!), status: 201)
-            .On("POST", $"/v1/workflows/{workflowId}/publish", new JsonObject { ["id"] = workflowId, ["version"] = 1, ["status"] = "draft" })
-            .On("POST", $"/v1/workflows/{workflowId}/activate", new JsonObject { ["id"] = workflowId, ["version"] = 1, ["status"] = "active" })
-            .On("GET", $"/v1/workflows/{workflowId}/stats", new JsonObject { ["steps"] = new JsonObject() })
-            .On("GET", $"/v1/workflows/{workflowId}/journeys*", new JsonObject
-            {
-                ["items"] = new JsonArray(new JsonObject { ["journeyId"] = "j-1", ["contactId"] = "c-1", ["email"] = "ada@example.test", ["status"] = "waiting" }),
-                ["nextCursor"] = null,
-            })
-            .On("GET", "/v1/contacts/c-1/timeline", new JsonObject
-            {
-                ["items"] = new JsonArray(new JsonObject { ["type"] = "journey.step", ["at"] = "2026-11-25T10:00:00Z", ["stepId"] = "wait" }),
-                ["nextCursor"] = null,
-            });
-        await page.GotoAsync("/workflows/new");
-        var canvas = page.GetByTestId("canvas");
-        await canvas.WaitForAsync();
+        await using var session = await DashboardSession.SignInAsync(fixture);
+        var page = session.Page;
+        var templates = new List<string>();
+        foreach (var name in new[] { "Welcome", "Nudge", "Offer A", "Offer B" })
+        {
+            templates.Add(await session.CreateTemplateAsync(name));
+        }
 
-        await CanvasDriver.BuildApiExampleAsync(page);
+        await page.GetByTestId("nav-workflows").ClickAsync();
+        await page.GetByTestId("new-workflow").ClickAsync();
+        await CanvasDriver.BuildApiExampleAsync(page, templates);
+        // The weekday 09:00-18:00 window would hold the first send outside office hours: the live count must not
+        // depend on when the suite runs.
+        await page.GetByLabel("Only send inside a window").UncheckAsync();
         await BrowserFixture.ScreenshotAsync(page, "canvas-built");
 
+        // The template of offerB is deleted meanwhile: the server's refusal is shown on that node.
+        (await session.Api.DeleteAsync($"/v1/templates/{templates[3]}")).EnsureSuccessStatusCode();
         await page.GetByTestId("save-draft").ClickAsync();
-        await Expect(page.GetByTestId("errors-offerB")).ToContainTextAsync("tpl_9");
+        await Expect(page.GetByTestId("errors-offerB")).ToContainTextAsync("does not exist");
         await BrowserFixture.ScreenshotAsync(page, "canvas-validation-error");
+        Assert.Empty((await session.GetAsync("/v1/workflows"))["items"]!.AsArray());
+
+        await page.GetByTestId("step-template").SelectOptionAsync(templates[2]);
         await page.GetByTestId("save-draft").ClickAsync();
         await Expect(page.GetByTestId("canvas-message")).ToHaveTextAsync("Draft saved");
         await Expect(page.GetByTestId("errors-offerB")).ToHaveCountAsync(0);
 
-        var saved = stub.Requests.Last(r => r.Method == "POST" && r.Path == "/v1/workflows").Body!.AsObject();
-        saved.Remove("layout");
-        Assert.Equal(ApiStub.Canonical(JsonNode.Parse(ApiExample)), ApiStub.Canonical(saved));
+        // The server holds the api.md example, with this organization's templates and no send window.
+        var workflowId = await session.SavedWorkflowIdAsync();
+        var expected = WorkflowJson.ParseValid(ApiExamples.WelcomeWorkflow
+            .Replace("tpl_1", templates[0], StringComparison.Ordinal).Replace("tpl_2", templates[1], StringComparison.Ordinal)
+            .Replace("tpl_3", templates[2], StringComparison.Ordinal).Replace("tpl_4", templates[2], StringComparison.Ordinal));
+        expected.Settings.SendWindow = null;
+        var saved = WorkflowJson.ParseValid((await session.GetAsync($"/v1/workflows/{workflowId}")).ToJsonString());
+        Assert.Equal(["welcome", "wait", "opened?", "nudge", "buy", "offer", "offerA", "offerB"], saved.Layout!.Keys);
+        saved.Layout = null;
+        Assert.Equal(WorkflowJson.Serialize(expected), WorkflowJson.Serialize(saved));
 
         await page.GetByTestId("publish").ClickAsync();
         await Expect(page.GetByTestId("canvas-message")).ToContainTextAsync("Published version 1");
@@ -65,12 +66,10 @@ public sealed class CanvasTests(BrowserFixture fixture)
         await Expect(page.GetByTestId("workflow-status")).ToHaveTextAsync("active");
         await Expect(page.GetByTestId("live-state")).ToContainTextAsync("Connected");
 
-        var live = fixture.System.GetRequiredService<ILiveEvents>();
         var clock = Stopwatch.StartNew();
-        live.JourneyMoved(organizationId, workflowId, "j-1", Guid.NewGuid(), null, "welcome", DateTimeOffset.UtcNow);
-        live.JourneyMoved(organizationId, workflowId, "j-1", Guid.NewGuid(), "welcome", "wait", DateTimeOffset.UtcNow);
-        await Expect(page.GetByTestId("waiting-wait")).ToHaveTextAsync("1", new() { Timeout = 2000 });
-        await Expect(page.GetByTestId("passed-welcome")).ToHaveTextAsync("1", new() { Timeout = 2000 - (float)clock.Elapsed.TotalMilliseconds });
+        var contactId = await TrackAsync(session, "ada@example.test", "signed_up");
+        await Expect(page.GetByTestId("passed-welcome")).ToHaveTextAsync("1", new() { Timeout = 2000 });
+        await Expect(page.GetByTestId("waiting-wait")).ToHaveTextAsync("1", new() { Timeout = 2000 - (float)clock.Elapsed.TotalMilliseconds });
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"live counts took {clock.Elapsed}");
         await BrowserFixture.ScreenshotAsync(page, "canvas-live");
 
@@ -78,78 +77,69 @@ public sealed class CanvasTests(BrowserFixture fixture)
         // node itself rather than waiting for it to be painted.
         await page.GetByTestId("step-wait").DispatchEventAsync("click");
         await page.GetByTestId("tab-journeys").ClickAsync();
-        await page.GetByTestId("journey-c-1").ClickAsync();
-        await Expect(page.GetByTestId("timeline")).ToContainTextAsync("journey.step");
+        await page.GetByTestId($"journey-{contactId}").ClickAsync();
+        await Expect(page.GetByTestId("timeline")).ToContainTextAsync("signed_up");
         await BrowserFixture.ScreenshotAsync(page, "canvas-journeys");
-        await page.Context.CloseAsync();
+        Assert.Equal(1, (long)(await session.GetAsync($"/v1/workflows/{workflowId}/stats"))["steps"]!["wait"]!["waiting"]!);
     }
 
     [Fact]
     public async Task Operator_pauses_a_provider_and_sees_live_state_and_send_rate()
     {
-        var organizationId = Guid.NewGuid();
-        var page = await SignedInPageAsync(organizationId, out var stub);
-        stub.On("GET", "/v1/providers", new JsonArray(
-                new JsonObject { ["name"] = "sendgrid", ["state"] = "healthy", ["ratePerSecond"] = 100, ["sentLastMinute"] = 0, ["errorsLastMinute"] = 0 },
-                new JsonObject { ["name"] = "ses", ["state"] = "healthy", ["ratePerSecond"] = 14, ["sentLastMinute"] = 0, ["errorsLastMinute"] = 0 }))
-            .On("POST", "/v1/providers/sendgrid/pause", new JsonObject { ["name"] = "sendgrid", ["state"] = "paused" });
-        await page.GotoAsync("/providers");
-        await Expect(page.GetByTestId("provider-state-sendgrid")).ToHaveTextAsync("healthy");
-        await Expect(page.GetByTestId("live-state").Or(page.GetByTestId("providers-table"))).Not.ToHaveCountAsync(0);
+        // Provider accounts are shared: pausing one is a platform operator's act, and operator rights wait for a
+        // verified address.
+        await using var session = await DashboardSession.SignInAsync(fixture, fixture.System.SecondOperatorEmail, "Operator Org");
+        await using (var db = new NpgsqlConnection(fixture.System.ConnectionString))
+        {
+            await db.OpenAsync();
+            await using var verify = new NpgsqlCommand("UPDATE users SET email_verified_at = now() WHERE lower(email) = lower(@email)", db);
+            verify.Parameters.AddWithValue("email", session.Email);
+            await verify.ExecuteNonQueryAsync();
+        }
 
-        await page.GetByRole(AriaRole.Button, new() { Name = "Pause sendgrid" }).ClickAsync();
-        await Expect(page.GetByTestId("provider-state-sendgrid")).ToHaveTextAsync("paused");
+        var page = session.Page;
+        await page.ReloadAsync();
+        await page.GetByTestId("nav-providers").ClickAsync();
+        var toggle = page.Locator("[data-testid^=provider-toggle-]").First;
+        var name = (await toggle.GetAttributeAsync("data-testid"))!["provider-toggle-".Length..];
+        await Expect(page.GetByTestId($"provider-state-{name}")).Not.ToHaveTextAsync("paused");
+        await toggle.ClickAsync();
+        await Expect(page.GetByTestId($"provider-state-{name}")).ToHaveTextAsync("paused");
+        Assert.Equal("paused", await ProviderStateAsync(session, name));
+        await BrowserFixture.ScreenshotAsync(page, "providers-paused");
+        await toggle.ClickAsync();
+        await Expect(page.GetByTestId($"provider-state-{name}")).Not.ToHaveTextAsync("paused");
+        Assert.NotEqual("paused", await ProviderStateAsync(session, name));
 
+        // Pushed over the hub: a state change, and sends and events per second.
         var live = fixture.System.GetRequiredService<ILiveEvents>();
         await Eventually.WaitAsync(async () =>
         {
-            live.ProviderStateChanged(organizationId, "ses", "open");
+            live.ProviderStateChanged(session.OrganizationId, name, "degraded");
             for (var i = 0; i < 50; i++)
             {
-                live.SendRecorded(organizationId, "sendgrid");
-                live.EventsIngested(organizationId, 3);
+                live.SendRecorded(session.OrganizationId, name);
+                live.EventsIngested(session.OrganizationId, 3);
             }
 
-            return await page.GetByTestId("provider-state-ses").TextContentAsync();
-        }, state => state == "open", TimeSpan.FromSeconds(10), "the provider state pushed over the hub");
+            return await page.GetByTestId($"provider-state-{name}").TextContentAsync();
+        }, state => state == "degraded", TimeSpan.FromSeconds(10), "the provider state pushed over the hub");
         await Expect(page.GetByTestId("send-rate")).Not.ToHaveTextAsync("0.0");
         await Expect(page.GetByTestId("event-rate")).Not.ToHaveTextAsync("0.0");
         await BrowserFixture.ScreenshotAsync(page, "providers-live");
-        await page.Context.CloseAsync();
     }
 
-    private Task<IPage> SignedInPageAsync(Guid organizationId, out ApiStub stub)
+    private static async Task<string> ProviderStateAsync(DashboardSession session, string name)
     {
-        var token = fixture.System.GetRequiredService<AccessTokens>().Issue(Guid.NewGuid(), organizationId, Roles.Owner).Token;
-        var api = new ApiStub()
-            .On("POST", "/v1/auth/refresh", new JsonObject { ["accessToken"] = token, ["expiresIn"] = 900 })
-            .On("GET", "/v1/templates*", new JsonObject
-            {
-                ["items"] = new JsonArray(
-                    Template("tpl_1", "Welcome"), Template("tpl_2", "Nudge"), Template("tpl_3", "Offer A"), Template("tpl_4", "Offer B")),
-                ["nextCursor"] = null,
-            });
-        stub = api;
-        return OpenAsync(api);
+        // Operator rights are read at sign-in: a fresh token for the verified address.
+        var login = await (await session.Api.PostAsJsonAsync("/v1/auth/login", new { email = session.Email, password = DashboardSession.Password }))
+            .EnsureSuccessStatusCode().Content.ReadFromJsonAsync<JsonObject>();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/providers");
+        request.Headers.Authorization = new("Bearer", login!["accessToken"]!.GetValue<string>());
+        var providers = await (await session.Api.SendAsync(request)).EnsureSuccessStatusCode().Content.ReadFromJsonAsync<JsonObject>();
+        return providers!["items"]!.AsArray().Single(p => p!["name"]!.GetValue<string>() == name)!["state"]!.GetValue<string>();
     }
 
-    private async Task<IPage> OpenAsync(ApiStub stub)
-    {
-        var page = await fixture.NewPageAsync();
-        await page.SetViewportSizeAsync(1600, 1200);
-        await stub.AttachAsync(page);
-        return page;
-    }
-
-    private static JsonObject Template(string id, string name) =>
-        new() { ["id"] = id, ["name"] = name, ["subject"] = name, ["html"] = "<p>" + name + "</p>" };
-
-    private static JsonObject Saved(Guid id, string status, JsonNode body)
-    {
-        var saved = body.AsObject();
-        saved["id"] = id;
-        saved["version"] = 1;
-        saved["status"] = status;
-        return saved;
-    }
+    private static async Task<Guid> TrackAsync(DashboardSession session, string email, string name) =>
+        (await session.PostAsync("/v1/events", new JsonObject { ["email"] = email, ["name"] = name }))["contactId"]!.GetValue<Guid>();
 }

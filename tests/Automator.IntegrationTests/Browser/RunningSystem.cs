@@ -18,8 +18,9 @@ public sealed class RunningSystem : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private RunningSystem(WebApplication app, string baseUrl, string connectionString, string operatorEmail, string outboxPath)
+    private RunningSystem(WebApplication app, string baseUrl, string connectionString, string operatorEmail, string secondOperatorEmail, string outboxPath)
     {
+        SecondOperatorEmail = secondOperatorEmail;
         _app = app;
         OutboxPath = outboxPath;
         BaseUrl = baseUrl;
@@ -31,6 +32,9 @@ public sealed class RunningSystem : IAsyncDisposable
 
     /// <summary>A platform operator's address: whoever signs up with it may pause and resume providers.</summary>
     public string OperatorEmail { get; }
+
+    /// <summary>Another operator's address, for a test that signs up apart from the one using <see cref="OperatorEmail"/>.</summary>
+    public string SecondOperatorEmail { get; }
 
     public string ConnectionString { get; }
 
@@ -46,6 +50,7 @@ public sealed class RunningSystem : IAsyncDisposable
         var baseUrl = $"http://127.0.0.1:{port}";
         var clusterId = "browser-" + Guid.NewGuid().ToString("N")[..6];
         var operatorEmail = $"operator-{clusterId}@example.test";
+        var secondOperatorEmail = $"operator2-{clusterId}@example.test";
         var outboxPath = Path.Combine(Path.GetTempPath(), "automator-outbox-" + clusterId);
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
@@ -67,6 +72,7 @@ public sealed class RunningSystem : IAsyncDisposable
             ["Automator:Jwt:SigningKey"] = "browser-tests-signing-key-0123456789abcdef0123456789abcdef",
             [$"Automator:Encryption:Keys:{AutomatorApp.EncryptionKeyId}"] = AutomatorApp.EncryptionKey,
             ["Automator:Operators:Emails:0"] = operatorEmail,
+            ["Automator:Operators:Emails:1"] = secondOperatorEmail,
         };
         builder.Configuration.AddInMemoryCollection(settings);
         builder.WebHost.UseUrls(baseUrl);
@@ -74,7 +80,7 @@ public sealed class RunningSystem : IAsyncDisposable
         var app = builder.Build();
         await app.UseAutomatorSiloAsync();
         await app.StartAsync();
-        return new RunningSystem(app, baseUrl, connectionString, operatorEmail, outboxPath);
+        return new RunningSystem(app, baseUrl, connectionString, operatorEmail, secondOperatorEmail, outboxPath);
     }
 
     public T GetRequiredService<T>() where T : notnull => _app.Services.GetRequiredService<T>();

@@ -351,4 +351,71 @@ public sealed class WorkflowValidatorTests
     {
         AssertError(ValidateWait(wait), key, "best");
     }
+
+    [Fact]
+    public void A_layout_of_the_workflows_steps_is_valid_and_kept_by_a_round_trip()
+    {
+        var node = ExampleWorkflow.Node();
+        node["layout"] = new JsonObject
+        {
+            ["welcome"] = new JsonObject { ["x"] = 80, ["y"] = 40.5 },
+            ["offerB"] = new JsonObject { ["x"] = -1_000_000, ["y"] = 1_000_000 },
+        };
+
+        var definition = ExampleWorkflow.Parse(node);
+        var errors = _validator.Validate(definition, ExampleWorkflow.Templates);
+        var again = WorkflowJson.ParseValid(WorkflowJson.Serialize(definition));
+
+        Assert.True(errors.IsEmpty, errors.ToString());
+        Assert.Equal(40.5, again.Layout!["welcome"]!.Y);
+        Assert.Equal(-1_000_000, again.Layout!["offerB"]!.X);
+    }
+
+    [Fact]
+    public void A_workflow_without_a_layout_is_serialized_without_one()
+    {
+        Assert.DoesNotContain("layout", WorkflowJson.Serialize(ExampleWorkflow.Definition()), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("""{ "nowhere": { "x": 1, "y": 2 } }""", "layout.nowhere", "not a step")]
+    [InlineData("""{ "welcome": null }""", "layout.welcome", "needs a position")]
+    [InlineData("""{ "welcome": { "x": 1000001, "y": 0 } }""", "layout.welcome.x", "finite number")]
+    [InlineData("""{ "welcome": { "x": 0, "y": -1e300 } }""", "layout.welcome.y", "finite number")]
+    [InlineData("""{ "welcome": { "x": 1e400, "y": 0 } }""", "layout.welcome.x", "finite number")]
+    public void Layout_errors_name_the_field(string layout, string key, string mentions)
+    {
+        var node = ExampleWorkflow.Node();
+        node["layout"] = JsonNode.Parse(layout);
+
+        AssertError(Validate(node), key, mentions);
+    }
+
+    [Fact]
+    public void A_layout_larger_than_the_step_limit_is_refused_before_its_entries_are_checked()
+    {
+        var node = ExampleWorkflow.Node();
+        var layout = new JsonObject();
+        for (var i = 0; i <= WorkflowValidator.DefaultMaxSteps; i++)
+        {
+            layout[$"s{i}"] = new JsonObject { ["x"] = 0, ["y"] = 0 };
+        }
+
+        node["layout"] = layout;
+        var errors = Validate(node);
+
+        AssertError(errors, "layout", "at most");
+        Assert.DoesNotContain(errors.All.Keys, k => k.StartsWith("layout.", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("""{ "welcome": { "x": "left", "y": 0 } }""")]
+    [InlineData("""[ 1, 2 ]""")]
+    public void A_layout_that_is_not_numbers_by_step_is_a_json_error_naming_the_layout(string layout)
+    {
+        var json = ExampleWorkflow.Json.TrimEnd().TrimEnd('}') + ", \"layout\": " + layout + " }";
+
+        Assert.Null(WorkflowJson.Parse(json, out var errors));
+        Assert.Contains(errors.All.Keys, k => k.StartsWith("layout", StringComparison.Ordinal));
+    }
 }

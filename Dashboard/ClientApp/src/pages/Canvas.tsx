@@ -3,7 +3,7 @@ import {
   type Connection, type Edge, type EdgeChange, type NodeChange,
 } from '@xyflow/react';
 import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent } from 'react';
-import { ApiError, api, errorText, type Page, type Template, type WorkflowStats } from '../api';
+import { ApiError, api, errorText, type Organization, type Page, type Template, type WorkflowStats } from '../api';
 import { useLive } from '../live';
 import { analyticsApi, analyticsErrorText, presetRange, type AnalyticsCounts } from '../analytics';
 import { Link, useRouter } from '../router';
@@ -13,9 +13,24 @@ import {
 } from '../workflow';
 import { StepNode, type StepNodeType } from './StepNode';
 import { SettingsPanel, StepPanel, TriggerPanel } from './StepPanel';
+import { variantProblems } from './SendVariantsEditor';
+import { useHistory } from './useHistory';
 import { JourneysPanel } from './Journeys';
 
 const nodeTypes = { step: StepNode };
+const ARROWS: Record<string, [number, number]> = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
+
+/** Undo and redo change the drawing, never what the server said the workflow is. */
+const keepServerFields = (to: WorkflowDocument, from: WorkflowDocument): WorkflowDocument => ({ ...to, id: from.id, version: from.version, status: from.status });
+
+function editable(target: EventTarget | null): boolean {
+  return target instanceof HTMLElement && (target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName));
+}
+
+/** The errors under <prefix>, keyed by the rest of their path. */
+function below(errors: Record<string, string[]>, prefix: string): Record<string, string[]> {
+  return Object.fromEntries(Object.entries(errors).filter(([k]) => k.startsWith(prefix)).map(([k, m]) => [k.slice(prefix.length), m]));
+}
 const DRAG_TYPE = 'application/x-automator-step';
 
 type Panel = { kind: 'step'; id: string; tab: 'edit' | 'journeys' } | { kind: 'trigger' } | { kind: 'settings' };
@@ -32,11 +47,17 @@ function Canvas({ workflowId }: { workflowId: string | null }) {
   const { navigate } = useRouter();
   const flow = useReactFlow();
   const wrapper = useRef<HTMLDivElement>(null);
-  const [doc, setDoc] = useState<WorkflowDocument>(emptyWorkflow);
+  const history = useHistory<WorkflowDocument>(emptyWorkflow());
+  const doc = history.value;
+  const setDoc = history.replace;
   const [loaded, setLoaded] = useState(workflowId === null);
   const [templates, setTemplates] = useState<Template[]>([]);
   const [panel, setPanel] = useState<Panel>({ kind: 'trigger' });
   const [stepErrors, setStepErrors] = useState<Record<string, string[]>>({});
+  const [fieldErrors, setFieldErrors] = useState<Record<string, string[]>>({});
+  const [invalid, setInvalid] = useState<Record<string, string>>({});
+  const [shownSecret, setShownSecret] = useState<string | null>(null);
+  const [organizationId, setOrganizationId] = useState<string | null>(null);
   const [generalErrors, setGeneralErrors] = useState<string[]>([]);
   const [message, setMessage] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -77,7 +98,8 @@ function Canvas({ workflowId }: { workflowId: string | null }) {
       .then((w) => {
         if (cancelled) return;
         const full: WorkflowDocument = { ...emptyWorkflow(), ...w, settings: { ...emptyWorkflow().settings, ...w.settings } };
-        setDoc({ ...full, layout: autoLayout(full) });
+        // Saved positions stand; only steps without one (a workflow written through the API) are placed.
+        history.reset({ ...full, layout: autoLayout(full) });
         setLoaded(true);
       })
       .catch((err) => !cancelled && setGeneralErrors([errorText(err)]));
@@ -123,9 +145,23 @@ function Canvas({ workflowId }: { workflowId: string | null }) {
     },
   });
 
-  const update = (change: (d: WorkflowDocument) => WorkflowDocument) => {
-    setDoc((d) => change(d));
+  /** An edit: one step of undo, or one with the previous edit of the same <group> made just before. */
+  const update = (change: (d: WorkflowDocument) => WorkflowDocument, group?: string) => {
+    history.edit(change, group);
     setDirty(true);
+  };
+
+  const undo = () => {
+    if (history.undo(keepServerFields)) setDirty(true);
+  };
+
+  const redo = () => {
+    if (history.redo(keepServerFields)) setDirty(true);
+  };
+
+  const deleteStep = (stepId: string) => {
+    update((d) => ({ ...d, steps: removeStep(d.steps, stepId), start: d.start === stepId ? null : d.start }));
+    setPanel({ kind: 'trigger' });
   };
 
   const addStep = (type: StepType, position?: { x: number; y: number }) => {
@@ -144,7 +180,8 @@ function Canvas({ workflowId }: { workflowId: string | null }) {
     e.preventDefault();
     const type = e.dataTransfer.getData(DRAG_TYPE) as StepType;
     if (!STEP_TYPES.some((t) => t.type === type)) return;
-    addStep(type, flow.screenToFlowPosition({ x: e.clientX - 90, y: e.clientY - 30 }));
+    const at = flow.screenToFlowPosition({ x: e.clientX - 90, y: e.clientY - 30 });
+    addStep(type, { x: Math.round(at.x), y: Math.round(at.y) });
   };
 
   const now = Date.now();
@@ -179,14 +216,18 @@ function Canvas({ workflowId }: { workflowId: string | null }) {
   const onNodesChange = (changes: NodeChange<StepNodeType>[]) => {
     for (const change of changes) {
       if (change.type === 'position' && change.position) {
-        const position = change.position;
-        setDoc((d) => ({ ...d, layout: { ...d.layout, [change.id]: position } }));
-        if (!change.dragging) setDirty(true);
+        // A drag moves the node live and is one step of undo when dropped; positions are kept in whole units.
+        const position = { x: Math.round(change.position.x), y: Math.round(change.position.y) };
+        const move = (d: WorkflowDocument) => ({ ...d, layout: { ...d.layout, [change.id]: position } });
+        if (change.dragging) {
+          history.preview(move);
+        } else {
+          update(move);
+        }
       } else if (change.type === 'select' && change.selected) {
         setPanel((p) => (p.kind === 'step' && p.id === change.id ? p : { kind: 'step', id: change.id, tab: defaultTab() }));
       } else if (change.type === 'remove') {
-        update((d) => ({ ...d, steps: removeStep(d.steps, change.id), start: d.start === change.id ? null : d.start }));
-        setPanel({ kind: 'trigger' });
+        deleteStep(change.id);
       }
     }
   };
@@ -209,17 +250,35 @@ function Canvas({ workflowId }: { workflowId: string | null }) {
     if (err instanceof ApiError && err.problem.errors) {
       const { byStep, general } = errorsByStep(err.problem.errors, doc.steps);
       setStepErrors(byStep);
+      setFieldErrors(err.problem.errors);
       setGeneralErrors(general.length ? general : Object.keys(byStep).length ? [] : [err.message]);
       const first = Object.keys(byStep)[0];
+      const keys = Object.keys(err.problem.errors);
       if (first) setPanel({ kind: 'step', id: first, tab: 'edit' });
+      else if (keys.some((k) => k.startsWith('trigger'))) setPanel({ kind: 'trigger' });
+      else if (keys.some((k) => k.startsWith('settings'))) setPanel({ kind: 'settings' });
     } else {
       setGeneralErrors([errorText(err)]);
     }
   };
 
+  /** What cannot be saved as it stands (JSON being edited, variants), named by step; nothing is sent while there is any. */
+  const unsaveable = (): string[] => [
+    ...Object.entries(invalid).map(([key, message]) => `${key}: ${message}`),
+    ...doc.steps.flatMap((s) => {
+      const { byIndex, list } = variantProblems(s.variants ?? []);
+      return [...Object.entries(byIndex).flatMap(([i, m]) => m.map((x) => `steps.${s.id}.variants[${i}]: ${x}`)), ...list.map((x) => `steps.${s.id}.variants: ${x}`)];
+    }),
+  ];
+
   const save = async (): Promise<string | null> => {
-    setBusy(true);
     setMessage(null);
+    const problems = unsaveable();
+    if (problems.length) {
+      setGeneralErrors(problems);
+      return null;
+    }
+    setBusy(true);
     setGeneralErrors([]);
     try {
       const body = toRequest(doc);
@@ -227,8 +286,14 @@ function Canvas({ workflowId }: { workflowId: string | null }) {
         ? await api.put<WorkflowDocument>(`/v1/workflows/${id}`, body)
         : await api.post<WorkflowDocument>('/v1/workflows', body);
       const savedId = saved?.id ?? id;
-      setDoc((d) => ({ ...d, id: savedId ?? undefined, version: saved?.version ?? d.version, status: saved?.status ?? d.status ?? 'draft' }));
+      // A webhook trigger's secret comes back once, when the server made or took it: shown, never kept in the draft.
+      if (saved?.trigger?.secret) setShownSecret(saved.trigger.secret);
+      setDoc((d) => ({
+        ...d, id: savedId ?? undefined, version: saved?.version ?? d.version, status: saved?.status ?? d.status ?? 'draft',
+        trigger: { ...d.trigger, secret: undefined },
+      }));
       setStepErrors({});
+      setFieldErrors({});
       setDirty(false);
       setMessage('Draft saved');
       if (!id && savedId) window.history.replaceState(null, '', `/workflows/${savedId}`);
@@ -252,6 +317,7 @@ function Canvas({ workflowId }: { workflowId: string | null }) {
       const status = result?.status ?? (action === 'pause' ? 'paused' : action === 'publish' ? undefined : 'active');
       setDoc((d) => ({ ...d, status: status ?? d.status, version: result?.version ?? d.version }));
       setStepErrors({});
+      setFieldErrors({});
       setMessage(action === 'publish' ? `Published version ${result?.version ?? ''}`.trim() : `Workflow ${status ?? action}`);
       if (action === 'activate' || action === 'resume') void loadStats();
     } catch (err) {
@@ -264,6 +330,74 @@ function Canvas({ workflowId }: { workflowId: string | null }) {
   const selected = panel.kind === 'step' ? doc.steps.find((s) => s.id === panel.id) : undefined;
   // In live mode (an active or paused workflow) a click on a step lists its journeys; otherwise it edits the step.
   const defaultTab = (): 'edit' | 'journeys' => (id && (doc.status === 'active' || doc.status === 'paused') ? 'journeys' : 'edit');
+
+  const rotateSecret = async () => {
+    if (!id) return;
+    setGeneralErrors([]);
+    try {
+      const rotated = await api.post<{ secret: string }>(`/v1/workflows/${id}/webhook-secret/rotate`);
+      setShownSecret(rotated.secret);
+      setMessage('New signing secret made: the previous one no longer verifies');
+    } catch (err) {
+      report(err);
+    }
+  };
+
+  const onInvalid = useCallback((stepId: string, field: string, problem: string | null) => {
+    const key = `steps.${stepId}.${field}`;
+    setInvalid((current) => {
+      if (problem === null) {
+        if (!(key in current)) return current;
+        const { [key]: _, ...rest } = current;
+        return rest;
+      }
+      return { ...current, [key]: problem };
+    });
+  }, []);
+  const selectedId = panel.kind === 'step' ? panel.id : null;
+  const onSelectedInvalid = useCallback((field: string, problem: string | null) => selectedId && onInvalid(selectedId, field, problem), [selectedId, onInvalid]);
+
+  // Keys: Ctrl+Z undo, Ctrl+Shift+Z (or Ctrl+Y) redo, arrows move the selected step (Shift: further), Delete removes it.
+  // Keys typed into a field stay the field's. Read before React Flow's own node keys, so a move is always the same size.
+  const keys = useRef<(e: KeyboardEvent) => void>(() => undefined);
+  keys.current = (e: KeyboardEvent) => {
+    if (e.defaultPrevented || editable(e.target)) return;
+    const mod = e.ctrlKey || e.metaKey;
+    const handled = () => {
+      e.preventDefault();
+      e.stopPropagation();
+    };
+    if (mod && e.key.toLowerCase() === 'z') {
+      handled();
+      if (e.shiftKey) redo();
+      else undo();
+    } else if (mod && e.key.toLowerCase() === 'y') {
+      handled();
+      redo();
+    } else if (!mod && selected && ARROWS[e.key]) {
+      handled();
+      const [dx, dy] = ARROWS[e.key];
+      const step = e.shiftKey ? 50 : 10;
+      const stepId = selected.id;
+      update((d) => {
+        const from = d.layout?.[stepId] ?? { x: 0, y: 0 };
+        return { ...d, layout: { ...d.layout, [stepId]: { x: from.x + dx * step, y: from.y + dy * step } } };
+      }, `move:${stepId}`);
+    } else if (!mod && selected && e.key === 'Delete') {
+      handled();
+      deleteStep(selected.id);
+    }
+  };
+  useEffect(() => {
+    const listener = (e: KeyboardEvent) => keys.current(e);
+    window.addEventListener('keydown', listener, true);
+    return () => window.removeEventListener('keydown', listener, true);
+  }, []);
+
+  useEffect(() => {
+    if (doc.trigger.type !== 'webhook' || organizationId) return;
+    api.get<Organization>('/v1/organization').then((o) => setOrganizationId(o.id)).catch(() => setOrganizationId(null));
+  }, [doc.trigger.type, organizationId]);
 
   const rename = (from: string, to: string): string | null => {
     if (!/^[A-Za-z0-9_?.-]{1,64}$/.test(to)) return 'Use 1 to 64 letters, digits, _ - . or ?';
@@ -289,9 +423,11 @@ function Canvas({ workflowId }: { workflowId: string | null }) {
     <div className="canvas-page">
       <div className="toolbar" role="toolbar" aria-label="Workflow actions">
         <label htmlFor="workflow-name" className="sr-only">Workflow name</label>
-        <input id="workflow-name" className="name" value={doc.name} onChange={(e) => update((d) => ({ ...d, name: e.target.value }))} data-testid="workflow-name" />
+        <input id="workflow-name" className="name" value={doc.name} onChange={(e) => update((d) => ({ ...d, name: e.target.value }), 'name')} data-testid="workflow-name" />
         <span className={`badge status-${status}`} data-testid="workflow-status" aria-label={`Status ${status}`}>{status}</span>
         {doc.version !== undefined && <span className="muted" data-testid="workflow-version">v{doc.version}</span>}
+        <button type="button" onClick={undo} disabled={!history.canUndo} data-testid="undo" title="Undo (Ctrl+Z)" aria-keyshortcuts="Control+Z">Undo</button>
+        <button type="button" onClick={redo} disabled={!history.canRedo} data-testid="redo" title="Redo (Ctrl+Shift+Z)" aria-keyshortcuts="Control+Shift+Z">Redo</button>
         <button type="button" onClick={() => void save()} disabled={busy} data-testid="save-draft">Save draft</button>
         <button type="button" onClick={() => void act('publish')} disabled={busy} data-testid="publish">Publish</button>
         <button type="button" onClick={() => void act('activate')} disabled={busy || !id} data-testid="activate">Activate</button>
@@ -343,7 +479,7 @@ function Canvas({ workflowId }: { workflowId: string | null }) {
             onNodeClick={(_, node) => setPanel(panel.kind === 'step' && panel.id === node.id ? panel : { kind: 'step', id: node.id, tab: defaultTab() })}
             onPaneClick={() => setPanel({ kind: 'trigger' })}
             fitView={workflowId !== null}
-            deleteKeyCode={['Delete']}
+            deleteKeyCode={null}
             proOptions={{ hideAttribution: true }}
           >
             <Background />
@@ -364,13 +500,12 @@ function Canvas({ workflowId }: { workflowId: string | null }) {
                   steps={doc.steps}
                   templates={templates}
                   errors={stepErrors[selected.id] ?? []}
+                  fieldErrors={below(fieldErrors, `steps.${selected.id}.`)}
+                  onInvalid={onSelectedInvalid}
                   isStart={doc.start === selected.id}
-                  onChange={(s: Step) => update((d) => ({ ...d, steps: d.steps.map((x) => (x.id === selected.id ? s : x)) }))}
+                  onChange={(s: Step) => update((d) => ({ ...d, steps: d.steps.map((x) => (x.id === selected.id ? s : x)) }), `step:${selected.id}`)}
                   onRename={(to) => rename(selected.id, to)}
-                  onDelete={() => {
-                    update((d) => ({ ...d, steps: removeStep(d.steps, selected.id), start: d.start === selected.id ? null : d.start }));
-                    setPanel({ kind: 'trigger' });
-                  }}
+                  onDelete={() => deleteStep(selected.id)}
                   onMakeStart={() => update((d) => ({ ...d, start: selected.id }))}
                 />
               ) : (
@@ -378,8 +513,15 @@ function Canvas({ workflowId }: { workflowId: string | null }) {
               )}
             </>
           )}
-          {panel.kind === 'trigger' && <TriggerPanel trigger={doc.trigger} onChange={(t) => update((d) => ({ ...d, trigger: t }))} />}
-          {panel.kind === 'settings' && <SettingsPanel settings={doc.settings} onChange={(s) => update((d) => ({ ...d, settings: s }))} />}
+          {panel.kind === 'trigger' && (
+            <TriggerPanel trigger={doc.trigger} errors={below(fieldErrors, 'trigger.')} onChange={(t) => update((d) => ({ ...d, trigger: t }), 'trigger')}
+              webhook={{
+                url: id && organizationId ? `${window.location.origin}/hooks/workflows/${organizationId}/${id}` : null,
+                secret: shownSecret,
+                onRotate: id ? () => void rotateSecret() : null,
+              }} />
+          )}
+          {panel.kind === 'settings' && <SettingsPanel settings={doc.settings} errors={below(fieldErrors, 'settings.')} onChange={(s) => update((d) => ({ ...d, settings: s }), 'settings')} />}
           {!id && <p className="muted">Save the draft to see live counts and journeys.</p>}
           <button type="button" className="link" onClick={() => navigate('/workflows')}>Back to workflows</button>
         </aside>

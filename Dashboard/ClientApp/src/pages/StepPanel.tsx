@@ -1,7 +1,8 @@
-import { useEffect, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import type { Template } from '../api';
+import { SendVariantsEditor } from './SendVariantsEditor';
 import {
-  STEP_TYPES, connect, formatDuration, outlets, parseDuration,
+  STEP_TYPES, connect, formatDuration, outlets, parseDuration, reentryForm,
   type Condition, type Settings, type Step, type Trigger,
 } from '../workflow';
 
@@ -32,11 +33,24 @@ export function DurationField({ id, label, value, onChange, allowNegative }: {
   );
 }
 
-/** A text field for a JSON object; invalid JSON is reported and not applied. */
-function JsonField({ id, label, value, onChange }: { id: string; label: string; value: unknown; onChange: (v: Record<string, unknown>) => void }) {
+/** A text field for a JSON object; invalid JSON is named under the field, reported to <onValidity> and not applied. */
+function JsonField({ id, label, value, onChange, onValidity }: {
+  id: string; label: string; value: unknown; onChange: (v: Record<string, unknown>) => void; onValidity?: (error: string | null) => void;
+}) {
   const [text, setText] = useState(JSON.stringify(value ?? {}, null, 2));
   const [error, setError] = useState<string | null>(null);
-  useEffect(() => setText(JSON.stringify(value ?? {}, null, 2)), [value]);
+  useEffect(() => {
+    setText(JSON.stringify(value ?? {}, null, 2));
+    setError(null);
+    onValidity?.(null);
+  // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [value]);
+  // Text left invalid is dropped with the field: the last valid value stands.
+  useEffect(() => () => onValidity?.(null), [onValidity]);
+  const report = (message: string | null) => {
+    setError(message);
+    onValidity?.(message);
+  };
   return (
     <div className="field">
       <label htmlFor={id}>{label}</label>
@@ -44,16 +58,16 @@ function JsonField({ id, label, value, onChange }: { id: string; label: string; 
         onChange={(e) => setText(e.target.value)}
         onBlur={() => {
           try {
-            const parsed = JSON.parse(text || '{}');
-            if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('Must be a JSON object');
-            setError(null);
-            onChange(parsed);
+            const parsed: unknown = JSON.parse(text || '{}');
+            if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('Must be a JSON object { ... }');
+            report(null);
+            onChange(parsed as Record<string, unknown>);
           } catch (err) {
-            setError(err instanceof Error ? err.message : 'Invalid JSON');
+            report(`Not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
           }
         }}
         data-testid={id} />
-      {error && <p id={`${id}-error`} className="error">{error}</p>}
+      {error && <p id={`${id}-error`} className="error" role="alert" data-testid={`${id}-error`}>{error}</p>}
     </div>
   );
 }
@@ -124,11 +138,15 @@ function ConditionEditor({ index, condition, stepIds, onChange }: {
   );
 }
 
-export function StepPanel({ step, steps, templates, errors, onChange, onRename, onDelete, onMakeStart, isStart }: {
+export function StepPanel({ step, steps, templates, errors, fieldErrors, onInvalid, onChange, onRename, onDelete, onMakeStart, isStart }: {
   step: Step;
   steps: Step[];
   templates: Template[];
   errors: string[];
+  /** The server's errors for this step by the path after `steps.<id>.`. */
+  fieldErrors: Record<string, string[]>;
+  /** A field of this step holds text that cannot be saved (message), or no longer does (null). */
+  onInvalid: (field: string, message: string | null) => void;
   onChange: (s: Step) => void;
   onRename: (to: string) => string | null;
   onDelete: () => void;
@@ -145,6 +163,9 @@ export function StepPanel({ step, steps, templates, errors, onChange, onRename, 
   const sendSteps = steps.filter((s) => s.type === 'send').map((s) => s.id);
   const set = (patch: Partial<Step>) => onChange({ ...step, ...patch });
   const typeLabel = STEP_TYPES.find((t) => t.type === step.type)?.label;
+  const bodyValidity = useCallback((message: string | null) => onInvalid('body', message), [onInvalid]);
+  const setValidity = useCallback((message: string | null) => onInvalid('set', message), [onInvalid]);
+  const filterValidity = useCallback((message: string | null) => onInvalid('filter', message), [onInvalid]);
 
   return (
     <form className="panel-form" aria-labelledby="step-panel-title" data-testid="step-panel" onSubmit={(e) => e.preventDefault()}>
@@ -181,6 +202,9 @@ export function StepPanel({ step, steps, templates, errors, onChange, onRename, 
             <input id="step-template" value={step.templateId ?? ''} placeholder="Template id" onChange={(e) => set({ templateId: e.target.value })} data-testid="step-template" />
           )}
         </div>
+      )}
+      {step.type === 'send' && (
+        <SendVariantsEditor step={step} templates={templates} serverErrors={fieldErrors} onChange={(variants) => set({ variants })} />
       )}
 
       {step.type === 'delay' && <DurationField id="step-duration" label="Wait for" value={step.duration} onChange={(v) => set({ duration: v })} />}
@@ -233,7 +257,7 @@ export function StepPanel({ step, steps, templates, errors, onChange, onRename, 
             <input id="step-event" value={step.event ?? ''} onChange={(e) => set({ event: e.target.value })} data-testid="step-event" />
           </div>
           <DurationField id="step-timeout" label="Timeout" value={step.timeout} onChange={(v) => set({ timeout: v })} />
-          <JsonField id="step-filter" label="Event property filter (JSON)" value={step.filter} onChange={(v) => set({ filter: Object.keys(v).length ? v : undefined })} />
+          <JsonField id="step-filter" label="Event property filter (JSON)" value={step.filter} onValidity={filterValidity} onChange={(v) => set({ filter: Object.keys(v).length ? v : undefined })} />
         </>
       )}
 
@@ -265,7 +289,7 @@ export function StepPanel({ step, steps, templates, errors, onChange, onRename, 
         </>
       )}
 
-      {step.type === 'updateContact' && <JsonField id="step-set" label="Properties to set (JSON)" value={step.set} onChange={(v) => set({ set: v })} />}
+      {step.type === 'updateContact' && <JsonField id="step-set" label="Properties to set (JSON)" value={step.set} onValidity={setValidity} onChange={(v) => set({ set: v })} />}
 
       {step.type === 'webhook' && (
         <>
@@ -279,10 +303,7 @@ export function StepPanel({ step, steps, templates, errors, onChange, onRename, 
               {['POST', 'PUT', 'PATCH', 'GET', 'DELETE'].map((m) => <option key={m}>{m}</option>)}
             </select>
           </div>
-          <div className="field">
-            <label htmlFor="webhook-body">Body (Liquid allowed)</label>
-            <textarea id="webhook-body" rows={4} className="mono" value={step.body ?? ''} onChange={(e) => set({ body: e.target.value })} />
-          </div>
+          <JsonField id="webhook-body" label="Body (a JSON object; Liquid inside its strings)" value={step.body} onValidity={bodyValidity} onChange={(v) => set({ body: v })} />
         </>
       )}
 
@@ -312,7 +333,20 @@ export function StepPanel({ step, steps, templates, errors, onChange, onRename, 
 
 const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 
-export function TriggerPanel({ trigger, onChange }: { trigger: Trigger; onChange: (t: Trigger) => void }) {
+/** The inbound webhook trigger's address and its secret, which the server shows once: on creation and on rotation. */
+export interface WebhookTriggerInfo {
+  url: string | null;
+  secret: string | null;
+  onRotate: (() => void) | null;
+}
+
+export function TriggerPanel({ trigger, onChange, errors, webhook }: {
+  trigger: Trigger;
+  onChange: (t: Trigger) => void;
+  /** The server's errors for the trigger, by the path after `trigger.`. */
+  errors: Record<string, string[]>;
+  webhook: WebhookTriggerInfo;
+}) {
   return (
     <form className="panel-form" aria-labelledby="trigger-title" data-testid="trigger-panel" onSubmit={(e) => e.preventDefault()}>
       <h2 id="trigger-title">Trigger</h2>
@@ -327,6 +361,39 @@ export function TriggerPanel({ trigger, onChange }: { trigger: Trigger; onChange
           <option value="webhook">an inbound webhook arrives</option>
         </select>
       </div>
+      {Object.entries(errors).filter(([k]) => k !== 'secret').map(([k, m]) => (
+        <p key={k} className="error" role="alert" data-testid={`trigger-${k}-error`}>{m.join(' ')}</p>
+      ))}
+      {trigger.type === 'webhook' && (
+        <fieldset data-testid="webhook-trigger">
+          <legend>Inbound webhook</legend>
+          {webhook.url ? (
+            <p>POST to <code className="mono" data-testid="webhook-url">{webhook.url}</code></p>
+          ) : (
+            <p className="muted">Save the draft to get the address to call.</p>
+          )}
+          <p className="muted">
+            Sign each request: header <code>X-Automator-Timestamp</code> (unix seconds) and <code>X-Automator-Signature: sha256=</code>
+            hex HMAC-SHA256 of <code>&lt;timestamp&gt;.&lt;body&gt;</code> with the secret. Body <code>{'{ email | contactId, properties? }'}</code>.
+          </p>
+          {webhook.secret && (
+            <div className="secret" role="status" data-testid="webhook-secret">
+              <p>Signing secret, shown this once: copy it now.</p>
+              <code className="mono" data-testid="webhook-secret-value">{webhook.secret}</code>
+            </div>
+          )}
+          <div className="field">
+            <label htmlFor="trigger-secret">Choose a secret instead (16+ characters; empty: one is made for you)</label>
+            <input id="trigger-secret" type="password" autoComplete="off" value={trigger.secret ?? ''} data-testid="trigger-secret"
+              aria-invalid={errors.secret !== undefined} aria-describedby={errors.secret ? 'trigger-secret-error' : undefined}
+              onChange={(e) => onChange({ ...trigger, secret: e.target.value || undefined })} />
+            {errors.secret && <p id="trigger-secret-error" className="error" role="alert" data-testid="trigger-secret-error">{errors.secret.join(' ')}</p>}
+          </div>
+          {webhook.onRotate && (
+            <button type="button" onClick={webhook.onRotate} data-testid="webhook-secret-rotate">Rotate secret</button>
+          )}
+        </fieldset>
+      )}
       {trigger.type === 'event' && (
         <>
           <div className="field">
@@ -361,30 +428,79 @@ export function TriggerPanel({ trigger, onChange }: { trigger: Trigger; onChange
   );
 }
 
-export function SettingsPanel({ settings, onChange }: { settings: Settings; onChange: (s: Settings) => void }) {
+/** A list of event names: each removable, a new one added with Enter or the button. */
+function EventListField({ id, label, hint, events, onChange }: { id: string; label: string; hint: string; events: string[]; onChange: (events: string[]) => void }) {
+  const [draft, setDraft] = useState('');
+  const add = () => {
+    const name = draft.trim();
+    if (name && !events.includes(name)) onChange([...events, name]);
+    setDraft('');
+  };
+  return (
+    <fieldset data-testid={id}>
+      <legend>{label}</legend>
+      <p className="muted">{hint}</p>
+      {events.length === 0 && <p className="muted" data-testid={`${id}-none`}>None.</p>}
+      <ul className="chips">
+        {events.map((e) => (
+          <li key={e} data-testid={`${id}-item-${e}`}>
+            <span className="mono">{e}</span>
+            <button type="button" className="link" aria-label={`Remove ${label.toLowerCase()} ${e}`} onClick={() => onChange(events.filter((x) => x !== e))}>×</button>
+          </li>
+        ))}
+      </ul>
+      <div className="field inline">
+        <label htmlFor={`${id}-new`} className="sr-only">Add to {label.toLowerCase()}</label>
+        <input id={`${id}-new`} value={draft} placeholder="event name" data-testid={`${id}-new`}
+          onChange={(e) => setDraft(e.target.value)}
+          onKeyDown={(e) => {
+            if (e.key === 'Enter') {
+              e.preventDefault();
+              add();
+            }
+          }} />
+        <button type="button" onClick={add} disabled={!draft.trim()} data-testid={`${id}-add`}>Add</button>
+      </div>
+    </fieldset>
+  );
+}
+
+export function SettingsPanel({ settings, onChange, errors }: {
+  settings: Settings;
+  onChange: (s: Settings) => void;
+  /** The server's errors for the settings, by the path after `settings.`. */
+  errors: Record<string, string[]>;
+}) {
   const window = settings.sendWindow;
+  const reentry = reentryForm(settings.reentry);
   return (
     <form className="panel-form" aria-labelledby="settings-title" data-testid="settings-panel" onSubmit={(e) => e.preventDefault()}>
       <h2 id="settings-title">Settings</h2>
+      {Object.entries(errors).map(([k, m]) => (
+        <p key={k} className="error" role="alert" data-testid={`settings-${k}-error`}>{k}: {m.join(' ')}</p>
+      ))}
       <div className="field">
         <label htmlFor="settings-reentry">Re-entry</label>
-        <select id="settings-reentry" value={settings.reentry} onChange={(e) => onChange({ ...settings, reentry: e.target.value as Settings['reentry'] })}>
-          <option value="never">never</option>
-          <option value="after">after a period</option>
-          <option value="always">always</option>
+        <select id="settings-reentry" value={reentry.mode} data-testid="settings-reentry"
+          onChange={(e) => {
+            const mode = e.target.value;
+            onChange({ ...settings, reentry: mode === 'after' ? { after: reentry.after } : mode });
+          }}>
+          <option value="never">never: a contact goes through once</option>
+          <option value="after">after a period since the last entry</option>
+          <option value="always">always: every time the trigger fires</option>
         </select>
       </div>
-      {settings.reentry === 'after' && (
-        <DurationField id="settings-reentry-after" label="Re-entry after" value={settings.reentryAfter ?? 'P30D'} onChange={(v) => onChange({ ...settings, reentryAfter: v })} />
+      {reentry.mode === 'after' && (
+        <DurationField id="settings-reentry-after" label="Re-entry after" value={reentry.after} onChange={(v) => onChange({ ...settings, reentry: { after: v } })} />
       )}
-      <div className="field">
-        <label htmlFor="settings-exit">Exit events (comma separated)</label>
-        <input id="settings-exit" value={settings.exitEvents.join(', ')} data-testid="settings-exit"
-          onChange={(e) => onChange({ ...settings, exitEvents: e.target.value.split(',').map((x) => x.trim()).filter(Boolean) })} />
-      </div>
+      <EventListField id="settings-exit" label="Exit events" hint="A contact leaves the workflow, at any step, when one of these happens."
+        events={settings.exitEvents} onChange={(exitEvents) => onChange({ ...settings, exitEvents })} />
       <div className="field">
         <label htmlFor="settings-goal">Goal event</label>
-        <input id="settings-goal" value={settings.goalEvent ?? ''} data-testid="settings-goal" onChange={(e) => onChange({ ...settings, goalEvent: e.target.value || undefined })} />
+        <input id="settings-goal" value={settings.goalEvent ?? ''} placeholder="purchased" data-testid="settings-goal"
+          onChange={(e) => onChange({ ...settings, goalEvent: e.target.value.trim() || undefined })} />
+        <span className="muted">Counted as a conversion of the step and variant the contact last passed.</span>
       </div>
       <fieldset>
         <legend>Send window</legend>
