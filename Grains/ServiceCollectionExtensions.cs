@@ -55,6 +55,7 @@ public static class ServiceCollectionExtensions
         services.Configure<JourneyOptions>(configuration.GetSection(JourneyOptions.Section));
         services.TryAddSingleton<TriggerIndex>();
         services.TryAddSingleton<WorkflowDefinitionCache>();
+        services.TryAddSingleton<WorkflowWinners>();
         services.TryAddSingleton<CounterBuffer>();
         services.TryAddSingleton<JourneyServices>();
         services.TryAddSingleton<WorkflowValidator>();

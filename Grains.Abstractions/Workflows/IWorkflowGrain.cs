@@ -36,6 +36,10 @@ public interface IWorkflowGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task ApplyCountersAsync(Dictionary<string, long> deltas);
 
+    /// <summary>Declared A/B winners: step id to variant (or split branch) id.</summary>
+    [AlwaysInterleave]
+    Task<Dictionary<string, string>> GetWinnersAsync();
+
     /// <summary>A journey is held before a send because the workflow is paused; resume wakes it.</summary>
     /// <remarks>Interleaves: a resume may be waiting on the very journey that is reporting its hold.</remarks>
     [AlwaysInterleave]
@@ -107,6 +111,51 @@ public sealed class WorkflowStats
     [Id(4)] public long Goals { get; set; }
     [Id(5)] public Dictionary<string, Dictionary<string, long>> Steps { get; set; } = new();
     [Id(6)] public Dictionary<string, Dictionary<string, long>> Variants { get; set; } = new();
+
+    /// <summary>Each step with <c>autoWinner</c> set: its test so far, or the decision it reached.</summary>
+    [Id(7)] public Dictionary<string, WinnerTest> AutoWinners { get; set; } = new();
+}
+
+/// <summary>
+/// An A/B test on a step's variants or a split's branches: the figures it was (or is being) judged on and, once
+/// decided, the winner. A decision is kept for good; contacts reaching the step afterwards all take the winner.
+/// </summary>
+[GenerateSerializer, Alias("workflows.winnerTest")]
+public sealed class WinnerTest
+{
+    [Id(0)] public string StepId { get; set; } = "";
+
+    /// <summary><c>testing</c> or <c>decided</c>.</summary>
+    [Id(1)] public string Status { get; set; } = "testing";
+    [Id(2)] public string Metric { get; set; } = "";
+    [Id(3)] public int MinSamples { get; set; }
+    [Id(4)] public double Confidence { get; set; }
+    [Id(5)] public List<WinnerTally> Tallies { get; set; } = [];
+
+    /// <summary>The mixture likelihood ratio of the best variant against the runner-up (null before both have samples).</summary>
+    [Id(6)] public double? Statistic { get; set; }
+
+    /// <summary>The ratio at which a winner is declared: 1 / (1 - confidence).</summary>
+    [Id(7)] public double Threshold { get; set; }
+    [Id(8)] public string? Winner { get; set; }
+    [Id(9)] public string? RunnerUp { get; set; }
+    [Id(10)] public DateTimeOffset? DecidedAt { get; set; }
+
+    /// <summary>The workflow version that was active when the winner was declared.</summary>
+    [Id(11)] public int? Version { get; set; }
+}
+
+[GenerateSerializer, Alias("workflows.winnerTally")]
+public sealed class WinnerTally
+{
+    [Id(0)] public string Variant { get; set; } = "";
+
+    /// <summary>Contacts sent the variant (opened, clicked) or entering it (goal).</summary>
+    [Id(1)] public long Samples { get; set; }
+
+    /// <summary>Of those, the contacts that opened, clicked or reached the goal.</summary>
+    [Id(2)] public long Successes { get; set; }
+    [Id(3)] public double Rate { get; set; }
 }
 
 /// <summary>An organization's workflows (key: organization id): the list the API pages and the trigger index reads.</summary>

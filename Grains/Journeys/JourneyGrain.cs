@@ -25,7 +25,8 @@ public sealed class JourneyServices(
     IOptions<JourneyOptions> options,
     ILogger<JourneyGrain> logger,
     IMeasurements measurements,
-    IOpenHistory openHistory)
+    IOpenHistory openHistory,
+    WorkflowWinners winners)
 {
     public TimeProvider Time { get; } = time;
     public TriggerIndex Triggers { get; } = triggers;
@@ -41,6 +42,7 @@ public sealed class JourneyServices(
     public JourneyPlanner Planner { get; } = new();
     public IMeasurements Measurements { get; } = measurements;
     public IOpenHistory OpenHistory { get; } = openHistory;
+    public WorkflowWinners Winners { get; } = winners;
 }
 
 /// <summary>
@@ -287,6 +289,7 @@ public sealed class JourneyGrain(
             ContactTimeZone = contact.TimeZone,
             RecentSends = [.. contact.RecentSends],
             Opens = definition.Steps.Any(step => step.OptimalTime) ? await OpensAsync(definition, contact) : null,
+            Winners = definition.Steps.Any(step => step.AutoWinner is not null) ? await services.Winners.GetAsync(_organizationId, _workflowId) : null,
         };
         var now = Now;
         var stepBefore = s.IsInJourney ? s.StepId : null;

@@ -21,6 +21,9 @@ public sealed class JourneyOptions
     /// </summary>
     public TimeSpan PendingSendRetry { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>How long a silo keeps a workflow's A/B winners before asking the workflow again (a new winner takes at most this long to apply).</summary>
+    public TimeSpan WinnerRefreshInterval { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>How many wake shard grains poll the wake index (each owns 256 / count slots).</summary>
     public int WakeShards { get; set; } = 8;
 

@@ -36,6 +36,9 @@ public sealed class JourneyContext
 
     /// <summary>Open-hour histories for <c>optimalTime</c> waits; null when the workflow has none.</summary>
     public OpenHours? Opens { get; init; }
+
+    /// <summary>Declared A/B winners by step id (variant or branch id); null when the workflow tests nothing.</summary>
+    public IReadOnlyDictionary<string, string>? Winners { get; init; }
 }
 
 public abstract record JourneyAction

@@ -356,7 +356,7 @@ public sealed class JourneyPlanner
                         break;
                     case StepTypes.Split:
                         var branches = step.Branches ?? [];
-                        var index = WeightedChoice.Choose(state.ContactId, step.Id!, branches.Select(b => b.Weight).ToList());
+                        var index = Winner(step, branches.Select(b => b.Id).ToList()) ?? WeightedChoice.Choose(state.ContactId, step.Id!, branches.Select(b => b.Weight).ToList());
                         var branch = branches.Count > 0 ? branches[index] : null;
                         var variant = $"{step.Id}/{branch?.Id ?? index.ToString(CultureInfo.InvariantCulture)}";
                         state.Variants.Add(variant);
@@ -429,7 +429,7 @@ public sealed class JourneyPlanner
             var subject = step.Subject;
             if (step.Variants is { Count: > 0 } variants)
             {
-                var chosen = variants[WeightedChoice.Choose(state.ContactId, step.Id!, variants.Select(v => v.Weight).ToList())];
+                var chosen = variants[Winner(step, variants.Select(v => v.Id).ToList()) ?? WeightedChoice.Choose(state.ContactId, step.Id!, variants.Select(v => v.Weight).ToList())];
                 variantId = chosen.Id;
                 templateId = chosen.TemplateId ?? templateId;
                 subject = chosen.Subject ?? subject;
@@ -454,6 +454,18 @@ public sealed class JourneyPlanner
             Count("sent", step.Id);
             Record("send", step.Id, sendKey);
             return true;
+        }
+
+        /// <summary>The index of the declared winner among a step's variants or branches, if its test has decided.</summary>
+        private int? Winner(WorkflowStep step, List<string?> arms)
+        {
+            if (step.AutoWinner is null || context.Winners?.GetValueOrDefault(step.Id!) is not { } winner)
+            {
+                return null;
+            }
+
+            var index = arms.IndexOf(winner);
+            return index < 0 ? null : index;
         }
 
         private bool NextSendIsTransactional(WorkflowStep step) => definition.Find(step.Next) is { Type: StepTypes.Send, Transactional: true };
@@ -551,7 +563,17 @@ public sealed class JourneyPlanner
                     return;
                 }
 
+                // A split branch is judged by whether its contacts engaged at all after it: once per entry and kind.
+                var firstOfKind = !state.Sends.Values.Any(s => s.Engagements.Contains(k));
                 send.Engagements.Add(k);
+                if (firstOfKind)
+                {
+                    foreach (var splitVariant in state.Variants.Where(v => definition.Find(v[..v.IndexOf('/')]) is { Type: StepTypes.Split }))
+                    {
+                        Count(k, null, splitVariant);
+                    }
+                }
+
                 if (!countedOnStep)
                 {
                     Count(k, stepId);

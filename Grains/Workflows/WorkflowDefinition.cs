@@ -147,6 +147,9 @@ public sealed class WorkflowStep
 
     public bool Transactional { get; set; }
 
+    /// <summary>On a send step with variants or a split: declare a winner by a sequential test and route later contacts to it.</summary>
+    public AutoWinnerSettings? AutoWinner { get; set; }
+
     // delay
     public string? Duration { get; set; }
 
@@ -240,6 +243,28 @@ public sealed class SendVariant
     public string? TemplateId { get; set; }
 
     public string? Subject { get; set; }
+}
+
+/// <summary>When and how a step's variants (or a split's branches) are settled on a winner; see <see cref="AutoWinners"/>.</summary>
+public sealed class AutoWinnerSettings
+{
+    /// <summary><c>opened</c> or <c>clicked</c> (unique, per contact sent) or <c>goal</c> (per contact entered).</summary>
+    public string? Metric { get; set; }
+
+    /// <summary>Samples every variant needs before the test may decide (never fewer than <see cref="SequentialWinnerTest.FloorSamples"/>).</summary>
+    public int MinSamples { get; set; } = SequentialWinnerTest.FloorSamples;
+
+    /// <summary>One minus the chance of declaring a winner between equal variants, e.g. 0.95.</summary>
+    public double Confidence { get; set; } = 0.95;
+}
+
+public static class WinnerMetrics
+{
+    public const string Opened = "opened";
+    public const string Clicked = "clicked";
+    public const string Goal = "goal";
+
+    public static readonly IReadOnlyList<string> All = [Opened, Clicked, Goal];
 }
 
 public sealed class BranchCondition

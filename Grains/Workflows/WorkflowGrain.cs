@@ -18,6 +18,10 @@ public sealed class WorkflowGrain(
     private Guid _workflowId;
     private bool _countersDirty;
     private IGrainTimer? _counterTimer;
+    private (int Version, WorkflowDefinition Definition)? _active;
+
+    // Interleaving calls (counters, holds) write the workflow state too: one write at a time keeps the etag in step.
+    private readonly SemaphoreSlim _stateWrite = new(1, 1);
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -182,8 +186,9 @@ public sealed class WorkflowGrain(
 
     public Task<string?> GetVersionAsync(int version) => Task.FromResult(state.State.Versions.GetValueOrDefault(version));
 
-    public Task<WorkflowStats> GetStatsAsync()
+    public async Task<WorkflowStats> GetStatsAsync()
     {
+        await DecideWinnersAsync();
         var stats = new WorkflowStats();
         foreach (var (key, value) in counters.State.Counters)
         {
@@ -210,7 +215,88 @@ public sealed class WorkflowGrain(
             }
         }
 
-        return Task.FromResult(stats);
+        var tested = ActiveDefinition() ?? TryParse(state.State.DraftJson);
+        foreach (var step in tested is null ? [] : AutoWinners.Steps(tested))
+        {
+            stats.AutoWinners[step.Id!] = state.State.Winners.TryGetValue(step.Id!, out var decided)
+                ? decided
+                : AutoWinners.Evaluate(step, counters.State.Counters, state.State.ActiveVersion, time.GetUtcNow());
+        }
+
+        return stats;
+    }
+
+    public Task<Dictionary<string, string>> GetWinnersAsync() =>
+        Task.FromResult(state.State.Winners.Where(w => w.Value.Winner is not null).ToDictionary(w => w.Key, w => w.Value.Winner!, StringComparer.Ordinal));
+
+    private WorkflowDefinition? ActiveDefinition()
+    {
+        if (state.State.ActiveVersion is not { } version || !state.State.Versions.TryGetValue(version, out var json))
+        {
+            return null;
+        }
+
+        if (_active is not { } cached || cached.Version != version)
+        {
+            if (TryParse(json) is not { } definition)
+            {
+                return null;
+            }
+
+            _active = cached = (version, definition);
+        }
+
+        return cached.Definition;
+    }
+
+    private static WorkflowDefinition? TryParse(string json)
+    {
+        try
+        {
+            return WorkflowJson.ParseValid(json);
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or ArgumentException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Runs each A/B test of the active version on the counters; a declared winner is written before anyone is routed to it.</summary>
+    private async Task DecideWinnersAsync()
+    {
+        if (state.State.Status is not (WorkflowStatuses.Active or WorkflowStatuses.Paused) || ActiveDefinition() is not { } definition)
+        {
+            return;
+        }
+
+        var decisions = AutoWinners.NewlyDecided(definition, state.State.Winners, counters.State.Counters, state.State.ActiveVersion!.Value, time.GetUtcNow());
+        if (decisions.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var decision in decisions)
+        {
+            state.State.Winners[decision.StepId] = decision;
+            logger.LogInformation(
+                "Workflow {WorkflowId} step {StepId}: variant {Winner} wins on {Metric} over {RunnerUp} (ratio {Statistic:F1} >= {Threshold:F1}).",
+                _workflowId, decision.StepId, decision.Winner, decision.Metric, decision.RunnerUp, decision.Statistic, decision.Threshold);
+        }
+
+        await WriteStateAsync();
+    }
+
+    private async Task WriteStateAsync()
+    {
+        await _stateWrite.WaitAsync();
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        finally
+        {
+            _stateWrite.Release();
+        }
     }
 
     private static Dictionary<string, long> Bucket(Dictionary<string, Dictionary<string, long>> buckets, string key)
@@ -244,6 +330,7 @@ public sealed class WorkflowGrain(
         if (_countersDirty)
         {
             _countersDirty = false;
+            await DecideWinnersAsync();
             await counters.WriteStateAsync(cancellationToken);
         }
     }
@@ -252,7 +339,7 @@ public sealed class WorkflowGrain(
     {
         if (state.State.Status == WorkflowStatuses.Paused && state.State.Held.Add(contactId))
         {
-            await state.WriteStateAsync();
+            await WriteStateAsync();
         }
         else if (state.State.Status == WorkflowStatuses.Active)
         {
@@ -276,7 +363,7 @@ public sealed class WorkflowGrain(
 
     private async Task<WorkflowResult> SaveAsync(int? publishedVersion, Guid? userId = null)
     {
-        await state.WriteStateAsync();
+        await WriteStateAsync();
         var info = Info();
         await GrainFactory.GetGrain<IOrganizationWorkflowsGrain>(_organizationId).UpsertAsync(new WorkflowSummary
         {

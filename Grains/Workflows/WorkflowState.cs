@@ -17,6 +17,9 @@ public sealed class WorkflowState
 
     /// <summary>Contacts whose journeys are held before a send by the pause.</summary>
     [Id(9)] public HashSet<Guid> Held { get; set; } = [];
+
+    /// <summary>A/B winners declared, by step id; kept across versions while the step keeps the winning variant.</summary>
+    [Id(10)] public Dictionary<string, WinnerTest> Winners { get; set; } = new(StringComparer.Ordinal);
 }
 
 /// <summary>Counters kept apart from the definition so that frequent counter writes do not rewrite every version.</summary>

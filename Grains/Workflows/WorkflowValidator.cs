@@ -297,6 +297,11 @@ public sealed class WorkflowValidator
             Target("next", step.Next);
         }
 
+        if (step.AutoWinner is not null)
+        {
+            ValidateAutoWinner(definition, step, errors);
+        }
+
         switch (step.Type)
         {
             case StepTypes.Send:
@@ -455,6 +460,79 @@ public sealed class WorkflowValidator
 
                 break;
         }
+    }
+
+    private static void ValidateAutoWinner(WorkflowDefinition definition, WorkflowStep step, ValidationErrors errors)
+    {
+        var key = $"steps.{step.Id}.autoWinner";
+        var name = $"Step '{step.Id}'";
+        var settings = step.AutoWinner!;
+        var arms = step.Type switch
+        {
+            StepTypes.Send => step.Variants?.Select(v => v.Id).ToList(),
+            StepTypes.Split => step.Branches?.Select(b => b.Id).ToList(),
+            _ => null,
+        };
+        if (step.Type is not (StepTypes.Send or StepTypes.Split))
+        {
+            errors.Add(key, $"{name}: 'autoWinner' applies only to send steps with variants and to splits.");
+        }
+        else if (arms is not { Count: >= 2 })
+        {
+            errors.Add(key, $"{name}: 'autoWinner' needs at least two {(step.Type == StepTypes.Send ? "variants" : "branches")}.");
+        }
+        else if (arms.Any(string.IsNullOrWhiteSpace) || arms.Distinct(StringComparer.Ordinal).Count() != arms.Count)
+        {
+            errors.Add(key, $"{name}: 'autoWinner' needs every {(step.Type == StepTypes.Send ? "variant" : "branch")} to have a unique id, so that the winner can be named.");
+        }
+
+        if (settings.Metric is null || !WinnerMetrics.All.Contains(settings.Metric))
+        {
+            errors.Add($"{key}.metric", $"{name}: 'autoWinner.metric' must be one of {string.Join(", ", WinnerMetrics.All)}.");
+        }
+        else if (settings.Metric == WinnerMetrics.Goal && string.IsNullOrWhiteSpace(definition.Settings?.GoalEvent))
+        {
+            errors.Add($"{key}.metric", $"{name}: 'autoWinner.metric' is 'goal' but the workflow has no settings.goalEvent.");
+        }
+        else if (settings.Metric != WinnerMetrics.Goal && step.Type == StepTypes.Split && !SendsAfter(definition, step))
+        {
+            errors.Add($"{key}.metric", $"{name}: 'autoWinner.metric' is '{settings.Metric}' but no send step follows the split.");
+        }
+
+        if (settings.MinSamples is < SequentialWinnerTest.FloorSamples or > 10_000_000)
+        {
+            errors.Add($"{key}.minSamples", $"{name}: 'autoWinner.minSamples' must be between {SequentialWinnerTest.FloorSamples} and 10000000.");
+        }
+
+        if (double.IsNaN(settings.Confidence) || settings.Confidence is < 0.8 or > 0.999)
+        {
+            errors.Add($"{key}.confidence", $"{name}: 'autoWinner.confidence' must be between 0.8 and 0.999.");
+        }
+    }
+
+    private static bool SendsAfter(WorkflowDefinition definition, WorkflowStep split)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var pending = new Stack<string>(split.Targets);
+        while (pending.TryPop(out var id))
+        {
+            if (!seen.Add(id) || definition.Find(id) is not { } step)
+            {
+                continue;
+            }
+
+            if (step.Type == StepTypes.Send)
+            {
+                return true;
+            }
+
+            foreach (var target in step.Targets)
+            {
+                pending.Push(target);
+            }
+        }
+
+        return false;
     }
 
     private static HashSet<string> Reachable(WorkflowDefinition definition)

@@ -313,8 +313,11 @@ public static class WorkflowEndpoints
             ["goals"] = stats.Goals,
             ["steps"] = steps,
             ["variants"] = variants,
+            ["autoWinners"] = JsonSerializer.SerializeToNode(stats.AutoWinners, WinnerJson),
         });
     }
+
+    private static readonly JsonSerializerOptions WinnerJson = new(JsonSerializerDefaults.Web);
 
     private static async Task<Results<Ok<JourneyPage>, ProblemHttpResult>> JourneysAsync(
         Guid id, HttpContext http, IGrainFactory grains, IJourneyStore store, string? stepId, string? status, int? limit, string? cursor)

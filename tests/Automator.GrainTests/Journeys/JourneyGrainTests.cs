@@ -317,4 +317,59 @@ public sealed class JourneyGrainTests(ClusterFixture fixture)
 
         Assert.Equal(["mail"], SentSteps(contactId));
     }
+
+    [Fact]
+    public async Task An_auto_winner_is_declared_from_real_journeys_and_later_contacts_all_get_it()
+    {
+        ClusterFixture.MoveToNextMonday10();
+        var workflowId = await CreateActiveWorkflowAsync("""
+            { "name": "Subject test", "trigger": { "type": "event", "event": "signed_up" }, "start": "mail",
+              "steps": [ { "id": "mail", "type": "send", "templateId": "t", "next": "wait",
+                           "variants": [ { "id": "A", "weight": 1 }, { "id": "B", "weight": 1, "subject": "Better" } ],
+                           "autoWinner": { "metric": "clicked", "minSamples": 100, "confidence": 0.95 } },
+                         { "id": "wait", "type": "delay", "duration": "P3D" } ] }
+            """);
+        var workflow = fixture.Grains.GetGrain<IWorkflowGrain>(WorkflowKey.Of(_organizationId, workflowId));
+
+        // B is clicked by every second contact sent it, A by every tenth: the counts are exact, not sampled. Contacts
+        // sign up until each variant has the 100 samples the test needs.
+        var sentTo = new Dictionary<string, int> { ["A"] = 0, ["B"] = 0 };
+        while (sentTo.Values.Min() < 100)
+        {
+            var contacts = await Task.WhenAll(Enumerable.Range(0, 40).Select(_ => SignUpAsync()));
+            var clicks = new List<Task>();
+            foreach (var contactId in contacts)
+            {
+                var send = Assert.Single(RecordingDeliveryGrain.For(contactId));
+                var n = ++sentTo[send.Variant!];
+                if (n % (send.Variant == "B" ? 2 : 10) == 0)
+                {
+                    clicks.Add(TrackAsync(contactId, "email.clicked", $$"""{ "sendKey": "{{send.SendKey}}" }"""));
+                }
+            }
+
+            await Task.WhenAll(clicks);
+        }
+
+        await fixture.FlushCountersAsync();
+        var stats = await workflow.GetStatsAsync();
+        var test = stats.AutoWinners["mail"];
+        Assert.Equal("decided", test.Status);
+        Assert.Equal("B", test.Winner);
+        Assert.Equal("A", test.RunnerUp);
+        Assert.Equal(1, test.Version);
+        Assert.True(test.Statistic >= test.Threshold);
+        Assert.Equal(sentTo["B"], test.Tallies.Single(t => t.Variant == "B").Samples);
+        Assert.Equal(sentTo["B"] / 2, test.Tallies.Single(t => t.Variant == "B").Successes);
+        Assert.Equal(sentTo["A"] / 10, test.Tallies.Single(t => t.Variant == "A").Successes);
+        Assert.Equal(new Dictionary<string, string> { ["mail"] = "B" }, await workflow.GetWinnersAsync());
+
+        // Each silo reads winners again after its refresh interval; from then on every contact gets B.
+        ClusterFixture.Time.Advance(TimeSpan.FromSeconds(11));
+        var later = await Task.WhenAll(Enumerable.Range(0, 30).Select(_ => SignUpAsync()));
+        Assert.All(later, contactId => Assert.Equal("B", Assert.Single(RecordingDeliveryGrain.For(contactId)).Variant));
+
+        // The decision is kept: more evidence for A does not reopen it.
+        Assert.Equal("B", (await workflow.GetStatsAsync()).AutoWinners["mail"].Winner);
+    }
 }

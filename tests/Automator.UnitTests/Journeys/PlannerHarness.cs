@@ -32,6 +32,8 @@ public sealed class PlannerHarness
 
     public OpenHours? Opens { get; set; }
 
+    public Dictionary<string, string>? Winners { get; set; }
+
     public List<JourneyAction> Actions { get; } = [];
 
     public Dictionary<string, long> Counters { get; } = new(StringComparer.Ordinal);
@@ -70,6 +72,7 @@ public sealed class PlannerHarness
             ContactTimeZone = TimeZone,
             RecentSends = RecentSends,
             Opens = Opens,
+            Winners = Winners,
         };
         Last = _planner.Plan(Definition, State, stimulus, context, now);
         Properties = context.ContactProperties;

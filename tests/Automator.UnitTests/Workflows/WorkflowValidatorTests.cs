@@ -418,4 +418,54 @@ public sealed class WorkflowValidatorTests
         Assert.Null(WorkflowJson.Parse(json, out var errors));
         Assert.Contains(errors.All.Keys, k => k.StartsWith("layout", StringComparison.Ordinal));
     }
+
+    private ValidationErrors ValidateAutoWinner(string step, string settings = """{ "goalEvent": "purchased" }""") =>
+        _validator.Validate(PlannerHarnessWorkflow(step, settings), null);
+
+    private static WorkflowDefinition PlannerHarnessWorkflow(string step, string settings) =>
+        Journeys.PlannerHarness.Workflow($"[ {step}, {{ \"id\": \"x\", \"type\": \"send\", \"templateId\": \"t\" }} ]", settings);
+
+    [Fact]
+    public void Auto_winner_on_send_variants_and_on_a_split_is_valid()
+    {
+        var send = ValidateAutoWinner("""
+            { "id": "a", "type": "send", "templateId": "t", "next": "x", "variants": [ { "id": "A" }, { "id": "B" } ],
+              "autoWinner": { "metric": "clicked", "minSamples": 500, "confidence": 0.95 } }
+            """);
+        var split = ValidateAutoWinner("""
+            { "id": "a", "type": "split", "branches": [ { "id": "L", "weight": 1, "next": "x" }, { "id": "R", "weight": 1, "next": "x" } ],
+              "autoWinner": { "metric": "goal" } }
+            """);
+
+        Assert.True(send.IsEmpty, send.ToString());
+        Assert.True(split.IsEmpty, split.ToString());
+    }
+
+    [Theory]
+    [InlineData("""{ "id": "a", "type": "send", "templateId": "t", "next": "x", "autoWinner": { "metric": "clicked" } }""", "steps.a.autoWinner", "two variants")]
+    [InlineData("""{ "id": "a", "type": "delay", "duration": "P1D", "next": "x", "autoWinner": { "metric": "clicked" } }""", "steps.a.autoWinner", "only to send steps")]
+    [InlineData("""{ "id": "a", "type": "send", "templateId": "t", "next": "x", "variants": [ { "id": "A" }, { "id": "B" } ], "autoWinner": { "metric": "revenue" } }""", "steps.a.autoWinner.metric", "opened, clicked, goal")]
+    [InlineData("""{ "id": "a", "type": "send", "templateId": "t", "next": "x", "variants": [ { "id": "A" }, { "id": "B" } ], "autoWinner": { "metric": "opened", "minSamples": 10 } }""", "steps.a.autoWinner.minSamples", "between 100")]
+    [InlineData("""{ "id": "a", "type": "send", "templateId": "t", "next": "x", "variants": [ { "id": "A" }, { "id": "B" } ], "autoWinner": { "metric": "opened", "confidence": 0.5 } }""", "steps.a.autoWinner.confidence", "0.8 and 0.999")]
+    [InlineData("""{ "id": "a", "type": "split", "branches": [ { "weight": 1, "next": "x" }, { "weight": 1, "next": "x" } ], "autoWinner": { "metric": "goal" } }""", "steps.a.autoWinner", "unique id")]
+    public void Auto_winner_errors_name_the_field(string step, string key, string mentions)
+    {
+        AssertError(ValidateAutoWinner(step), key, mentions);
+    }
+
+    [Fact]
+    public void Auto_winner_on_goals_needs_a_goal_event_and_a_split_on_clicks_needs_a_send_after_it()
+    {
+        var noGoal = ValidateAutoWinner("""
+            { "id": "a", "type": "send", "templateId": "t", "next": "x", "variants": [ { "id": "A" }, { "id": "B" } ], "autoWinner": { "metric": "goal" } }
+            """, "{}");
+        var noSend = _validator.Validate(Journeys.PlannerHarness.Workflow("""
+            [ { "id": "a", "type": "split", "branches": [ { "id": "L", "weight": 1, "next": "x" }, { "id": "R", "weight": 1, "next": "x" } ],
+                "autoWinner": { "metric": "clicked" } },
+              { "id": "x", "type": "delay", "duration": "P1D" } ]
+            """), null);
+
+        AssertError(noGoal, "steps.a.autoWinner.metric", "goalEvent");
+        AssertError(noSend, "steps.a.autoWinner.metric", "no send step follows");
+    }
 }
