@@ -56,7 +56,15 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<TriggerIndex>();
         services.TryAddSingleton<WorkflowDefinitionCache>();
         services.TryAddSingleton<WorkflowWinners>();
-        services.TryAddSingleton<CounterBuffer>();
+        if (!services.Any(d => d.ServiceType == typeof(CounterBuffer)))
+        {
+            // Flushed when the silo or the client stops, while grain calls still go through.
+            services.TryAddSingleton<ICounterSink, WorkflowCounterSink>();
+            services.AddSingleton<CounterBuffer>();
+            services.AddSingleton<Orleans.ILifecycleParticipant<Orleans.Runtime.ISiloLifecycle>>(sp => sp.GetRequiredService<CounterBuffer>());
+            services.AddSingleton<Orleans.ILifecycleParticipant<Orleans.IClusterClientLifecycle>>(sp => sp.GetRequiredService<CounterBuffer>());
+        }
+
         services.TryAddSingleton<JourneyServices>();
         services.TryAddSingleton<WorkflowValidator>();
         services.TryAddSingleton<IJourneyWebhooks, JourneyWebhooks>();

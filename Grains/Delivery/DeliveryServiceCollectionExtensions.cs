@@ -53,6 +53,9 @@ public static class DeliveryServiceCollectionExtensions
         services.TryAddSingleton<ISendLog>(sp => durable
             ? new PostgresSendLog(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetService<ILocalSiloDetails>()?.SiloAddress.ToParsableString(), sp.GetRequiredService<Automator.Infrastructure.Protection.ContactFieldCipher>(), sp.GetRequiredService<Automator.Contacts.SuppressionHasher>())
             : new InMemorySendLog());
+        services.TryAddSingleton<IProviderUsage>(sp => durable
+            ? new PostgresProviderUsage(sp.GetRequiredService<NpgsqlDataSource>())
+            : sp.GetRequiredService<ISendLog>() as IProviderUsage ?? NoProviderUsage.Instance);
         services.TryAddSingleton<SendIntake>();
         services.AddHostedService<InterruptedSendSweeper>();
         return services;

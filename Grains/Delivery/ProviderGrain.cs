@@ -1,5 +1,6 @@
 using Automator.Live;
 using Automator.Delivery.Providers;
+using Automator.Delivery.SendLog;
 
 namespace Automator.Delivery;
 
@@ -14,7 +15,8 @@ public sealed class ProviderGrain(
     [PersistentState("provider")] IPersistentState<ProviderGrainState> state,
     DeliveryOptions options,
     TimeProvider time,
-    ILiveEvents live) : Grain, IProviderGrain
+    ILiveEvents live,
+    IProviderUsage usage) : Grain, IProviderGrain
 {
     private TokenBucket _bucket = null!;
     private ProviderCircuit _circuit = null!;
@@ -23,14 +25,19 @@ public sealed class ProviderGrain(
     private DateTimeOffset _lastThrottle;
     private ProviderHealth? _published;
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         var name = this.GetPrimaryKeyString();
         _bucket = new TokenBucket(options.Account(name).ToBucketOptions(), time);
         _circuit = new ProviderCircuit(options.Circuit, time);
         _sent = new SlidingCounter(time);
         _errors = new SlidingCounter(time);
-        return Task.CompletedTask;
+        if (_bucket.TodayLimit is not null)
+        {
+            // The day's quota and warm-up usage outlive this activation: the send log holds what was sent today. If it
+            // cannot be read the activation fails and the worker's next lease tries again, rather than starting at zero.
+            _bucket.AddUsedToday(await usage.CountSinceAsync(name, _bucket.TodayStart));
+        }
     }
 
     public Task<ProviderLease> LeaseAsync(int requested, bool probe)

@@ -135,6 +135,23 @@ public sealed class TokenBucket
         }
     }
 
+    /// <summary>Start of the UTC day the daily quota and warm-up limit count from.</summary>
+    public DateTimeOffset TodayStart
+    {
+        get
+        {
+            RollDay(_time.GetUtcNow());
+            return new DateTimeOffset(_day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
+        }
+    }
+
+    /// <summary>Counts sends made today before this bucket existed (what the send log holds when a provider grain activates).</summary>
+    public void AddUsedToday(long sends)
+    {
+        RollDay(_time.GetUtcNow());
+        _usedToday += Math.Max(0, sends);
+    }
+
     /// <summary>Books up to <paramref name="requested"/> send slots within the lease horizon.</summary>
     public RateLease Lease(int requested)
     {

@@ -9,9 +9,11 @@ namespace Automator.Delivery.Rendering;
 /// Splits a rendered message into content shared with every recipient of the same template and the per-recipient values
 /// (unsubscribe URL, tracking links, open pixel, the contact's address and names), each replaced by a tag such as
 /// <c>%%0%%</c>. Putting the values back gives the message exactly: tags contain no letters and values contain no
-/// <c>%</c>, so neither can match inside the other. Equal shared content is kept once.
+/// <c>%</c>, so neither can match inside the other. Text between two tags (or a tag and a lone <c>%</c>) could still
+/// spell a third tag (<c>%%3%%1%%2%%</c> holds <c>%%1%%</c>), so a split whose parts hold any tag it did not insert is
+/// refused and the message goes alone. Equal shared content is kept once.
 /// </summary>
-public sealed class SharedContentSplitter
+public sealed partial class SharedContentSplitter
 {
     private const string Mark = "%%";
     private const int MaxKept = 1024;
@@ -34,6 +36,7 @@ public sealed class SharedContentSplitter
         }
 
         var substitutions = new List<Substitution>();
+        var inserted = 0;
         foreach (var value in values)
         {
             if (value is null || value.Length < 3 || value.Contains('%', StringComparison.Ordinal) || value.All(char.IsAsciiDigit)
@@ -44,6 +47,7 @@ public sealed class SharedContentSplitter
             }
 
             var tag = $"{Mark}{substitutions.Count}{Mark}";
+            inserted += Occurrences(subject, value) + Occurrences(html, value) + Occurrences(text, value);
             subject = subject.Replace(value, tag, StringComparison.Ordinal);
             html = html.Replace(value, tag, StringComparison.Ordinal);
             text = text.Replace(value, tag, StringComparison.Ordinal);
@@ -51,6 +55,12 @@ public sealed class SharedContentSplitter
         }
 
         if (substitutions.Sum(s => Encoding.UTF8.GetByteCount(s.Tag) + Encoding.UTF8.GetByteCount(s.Value)) > MaxSubstitutionBytes)
+        {
+            return null;
+        }
+
+        // Every tag in the parts, overlapping ones included, must be one that was put there.
+        if (substitutions.Count > 0 && AnyTag().Count(subject) + AnyTag().Count(html) + AnyTag().Count(text) != inserted)
         {
             return null;
         }
@@ -70,6 +80,21 @@ public sealed class SharedContentSplitter
         shared = _kept.GetOrAdd(parts, p => new SharedContent { Key = Key(p.Identity, p.Subject, p.Html, p.Text), Subject = p.Subject, Html = p.Html, Text = p.Text });
         return (shared, substitutions);
     }
+
+    /// <summary>Non-overlapping occurrences, as <see cref="string.Replace(string, string, StringComparison)"/> replaces them.</summary>
+    private static int Occurrences(string part, string value)
+    {
+        var count = 0;
+        for (var at = part.IndexOf(value, StringComparison.Ordinal); at >= 0; at = part.IndexOf(value, at + value.Length, StringComparison.Ordinal))
+        {
+            count++;
+        }
+
+        return count;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("(?=%%[0-9]+%%)", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex AnyTag();
 
     private static string Key(string identity, string subject, string html, string text)
     {

@@ -8,7 +8,7 @@ namespace Automator.Delivery.SendLog;
 /// The send log without a database (development mode, <c>dotnet run</c> with no connection string). Templates,
 /// contacts, organizations and suppressions can be put in directly.
 /// </summary>
-public sealed class InMemorySendLog : ISendLog
+public sealed class InMemorySendLog : ISendLog, IProviderUsage
 {
     private readonly ConcurrentDictionary<string, Guid> _keys = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Guid, SendRecord> _sends = new();
@@ -142,4 +142,8 @@ public sealed class InMemorySendLog : ISendLog
 
     public Task<long> CountAsync(Guid organizationId, SendStatus status) =>
         Task.FromResult((long)_sends.Values.Count(s => s.OrganizationId == organizationId && s.Status == status));
+
+    // Sends in flight here belong to this process, which is still running.
+    public Task<long> CountSinceAsync(string provider, DateTimeOffset since) =>
+        Task.FromResult((long)_sends.Values.Count(s => s.Provider == provider && (s.SentAt >= since || (s.Status == SendStatus.Sending && s.SentAt is null))));
 }

@@ -11,13 +11,19 @@ namespace Automator.GrainTests.Infrastructure;
 public sealed class ClusterFixture : IAsyncLifetime
 {
     // Monday 23 November 2026, 10:00 UTC.
-    public static readonly FakeTimeProvider Time = new(new DateTimeOffset(2026, 11, 23, 10, 0, 0, TimeSpan.Zero));
+    private static readonly DateTimeOffset Start = new(2026, 11, 23, 10, 0, 0, TimeSpan.Zero);
 
     public TestCluster Cluster { get; private set; } = null!;
 
     public IGrainFactory Grains => Cluster.GrainFactory;
 
     public IServiceProvider SiloServices => ((InProcessSiloHandle)Cluster.Primary!).SiloHost!.Services;
+
+    /// <summary>This cluster's own fake clock (each silo gets a new one, so no two clusters share time).</summary>
+    public FakeTimeProvider Time => (FakeTimeProvider)SiloServices.GetRequiredService<TimeProvider>();
+
+    /// <summary>What this cluster's journeys asked delivery to send.</summary>
+    public SendRecorder Sends => SiloServices.GetRequiredService<SendRecorder>();
 
     public async Task InitializeAsync()
     {
@@ -41,7 +47,7 @@ public sealed class ClusterFixture : IAsyncLifetime
     public Task FlushCountersAsync() => SiloServices.GetRequiredService<CounterBuffer>().FlushAsync();
 
     /// <summary>Moves the fake clock forward to the next Monday at 10:00 UTC (inside the example's send window).</summary>
-    public static void MoveToNextMonday10()
+    public void MoveToNextMonday10()
     {
         var now = Time.GetUtcNow();
         var target = new DateTimeOffset(now.Date, TimeSpan.Zero).AddHours(10);
@@ -61,7 +67,8 @@ public sealed class ClusterFixture : IAsyncLifetime
             siloBuilder.AddMemoryGrainStorageAsDefault();
             siloBuilder.AddMemoryGrainStorage(BatchedGrainStorage.Name);
             siloBuilder.UseInMemoryReminderService();
-            siloBuilder.Services.AddSingleton<TimeProvider>(Time);
+            siloBuilder.Services.AddSingleton<TimeProvider>(new FakeTimeProvider(Start));
+            siloBuilder.Services.AddSingleton<SendRecorder>();
             siloBuilder.Services.AddSingleton<Automator.Journeys.ISendStep, RecordingSendStep>();
             siloBuilder.Services.AddAutomatorGrains(new ConfigurationBuilder().Build());
         }

@@ -33,28 +33,28 @@ public sealed class JourneyGrainTests(ClusterFixture fixture)
     {
         var contactId = Guid.NewGuid();
         await Contact(contactId).UpdateProfileAsync(new ContactProfile { Email = $"{contactId:N}@example.test" });
-        await Contact(contactId).TrackAsync(new ContactEvent { Id = Guid.NewGuid(), Name = name, PropertiesJson = properties, OccurredAt = ClusterFixture.Time.GetUtcNow() });
+        await Contact(contactId).TrackAsync(new ContactEvent { Id = Guid.NewGuid(), Name = name, PropertiesJson = properties, OccurredAt = fixture.Time.GetUtcNow() });
         return contactId;
     }
 
     private async Task TrackAsync(Guid contactId, string name, string properties = "{}") =>
-        await Contact(contactId).TrackAsync(new ContactEvent { Id = Guid.NewGuid(), Name = name, PropertiesJson = properties, OccurredAt = ClusterFixture.Time.GetUtcNow() });
+        await Contact(contactId).TrackAsync(new ContactEvent { Id = Guid.NewGuid(), Name = name, PropertiesJson = properties, OccurredAt = fixture.Time.GetUtcNow() });
 
-    private static async Task AdvanceAndWakeAsync(TimeSpan by, params IJourneyGrain[] journeys)
+    private async Task AdvanceAndWakeAsync(TimeSpan by, params IJourneyGrain[] journeys)
     {
-        ClusterFixture.Time.Advance(by);
+        fixture.Time.Advance(by);
         foreach (var journey in journeys)
         {
             await journey.WakeAsync();
         }
     }
 
-    private static List<string> SentSteps(Guid contactId) => RecordingDeliveryGrain.For(contactId).Select(s => s.StepId!).ToList();
+    private List<string> SentSteps(Guid contactId) => fixture.Sends.For(contactId).Select(s => s.StepId!).ToList();
 
     [Fact]
     public async Task Example_contact_who_does_not_open_gets_the_nudge()
     {
-        ClusterFixture.MoveToNextMonday10();
+        fixture.MoveToNextMonday10();
         var workflowId = await CreateActiveWorkflowAsync(Example);
 
         var contactId = await SignUpAsync();
@@ -63,7 +63,7 @@ public sealed class JourneyGrainTests(ClusterFixture fixture)
         Assert.Equal("waiting", waiting!.Status);
         Assert.Equal("wait", waiting.StepId);
         Assert.Equal(["welcome"], SentSteps(contactId));
-        Assert.Equal($"{JourneyKey.PublicId(workflowId, contactId)}:welcome:1", RecordingDeliveryGrain.For(contactId)[0].SendKey);
+        Assert.Equal($"{JourneyKey.PublicId(workflowId, contactId)}:welcome:1", fixture.Sends.For(contactId)[0].SendKey);
 
         await AdvanceAndWakeAsync(TimeSpan.FromDays(2), journey);
 
@@ -83,12 +83,12 @@ public sealed class JourneyGrainTests(ClusterFixture fixture)
     [Fact]
     public async Task Example_contact_who_opens_and_buys_completes_with_a_goal()
     {
-        ClusterFixture.MoveToNextMonday10();
+        fixture.MoveToNextMonday10();
         var workflowId = await CreateActiveWorkflowAsync(Example);
         var contactId = await SignUpAsync();
         var journey = Journey(workflowId, contactId);
 
-        ClusterFixture.Time.Advance(TimeSpan.FromHours(1));
+        fixture.Time.Advance(TimeSpan.FromHours(1));
         await TrackAsync(contactId, "email.opened", $$"""{ "sendKey": "{{JourneyKey.PublicId(workflowId, contactId)}}:welcome:1" }""");
         await AdvanceAndWakeAsync(TimeSpan.FromDays(2), journey);
         var waiting = await journey.GetAsync();
@@ -111,7 +111,7 @@ public sealed class JourneyGrainTests(ClusterFixture fixture)
     [Fact]
     public async Task Example_contact_who_opens_but_does_not_buy_gets_an_offer_on_monday()
     {
-        ClusterFixture.MoveToNextMonday10();
+        fixture.MoveToNextMonday10();
         var workflowId = await CreateActiveWorkflowAsync(Example);
         var contactId = await SignUpAsync();
         var journey = Journey(workflowId, contactId);
@@ -123,7 +123,7 @@ public sealed class JourneyGrainTests(ClusterFixture fixture)
         var held = await journey.GetAsync();
         Assert.Equal("window", held!.WaitingFor);
         Assert.Equal(DayOfWeek.Monday, held.DueAt!.Value.DayOfWeek);
-        await AdvanceAndWakeAsync(held.DueAt.Value - ClusterFixture.Time.GetUtcNow(), journey);
+        await AdvanceAndWakeAsync(held.DueAt.Value - fixture.Time.GetUtcNow(), journey);
 
         var done = await journey.GetAsync();
         Assert.Equal("completed", done!.Status);
@@ -135,7 +135,7 @@ public sealed class JourneyGrainTests(ClusterFixture fixture)
     [Fact]
     public async Task Exit_event_ends_a_waiting_journey()
     {
-        ClusterFixture.MoveToNextMonday10();
+        fixture.MoveToNextMonday10();
         var workflowId = await CreateActiveWorkflowAsync(Example);
         var contactId = await SignUpAsync();
 
@@ -149,23 +149,23 @@ public sealed class JourneyGrainTests(ClusterFixture fixture)
     [Fact]
     public async Task Repeated_and_late_wakes_send_each_step_once()
     {
-        ClusterFixture.MoveToNextMonday10();
+        fixture.MoveToNextMonday10();
         var workflowId = await CreateActiveWorkflowAsync(Example);
         var contactId = await SignUpAsync();
         var journey = Journey(workflowId, contactId);
 
         await AdvanceAndWakeAsync(TimeSpan.FromDays(3), journey, journey, journey);
 
-        Assert.Equal(2, RecordingDeliveryGrain.For(contactId).Count);
+        Assert.Equal(2, fixture.Sends.For(contactId).Count);
         // Each step made one send of entry 1. A new activation may re-issue a pending send under the same key (its
         // acknowledgement is not written on its own); delivery drops it as a duplicate, so it is never a second send.
-        Assert.All(RecordingDeliveryGrain.For(contactId), s => Assert.EndsWith(":1", s.SendKey, StringComparison.Ordinal));
+        Assert.All(fixture.Sends.For(contactId), s => Assert.EndsWith(":1", s.SendKey, StringComparison.Ordinal));
     }
 
     [Fact]
     public async Task Reentry_never_keeps_a_contact_out_after_it_finished()
     {
-        ClusterFixture.MoveToNextMonday10();
+        fixture.MoveToNextMonday10();
         var workflowId = await CreateActiveWorkflowAsync(Example);
         var contactId = await SignUpAsync();
         await TrackAsync(contactId, "unsubscribed");
@@ -180,7 +180,7 @@ public sealed class JourneyGrainTests(ClusterFixture fixture)
     [Fact]
     public async Task Pause_holds_journeys_before_their_next_send_and_resume_continues_them()
     {
-        ClusterFixture.MoveToNextMonday10();
+        fixture.MoveToNextMonday10();
         var workflowId = await CreateActiveWorkflowAsync(Example);
         var workflow = fixture.Grains.GetGrain<IWorkflowGrain>(WorkflowKey.Of(_organizationId, workflowId));
         var contactId = await SignUpAsync();
@@ -205,7 +205,7 @@ public sealed class JourneyGrainTests(ClusterFixture fixture)
     [Fact]
     public async Task Archive_ends_active_journeys()
     {
-        ClusterFixture.MoveToNextMonday10();
+        fixture.MoveToNextMonday10();
         var workflowId = await CreateActiveWorkflowAsync(Example);
         var contactId = await SignUpAsync();
 
@@ -219,7 +219,7 @@ public sealed class JourneyGrainTests(ClusterFixture fixture)
     [Fact]
     public async Task Publishing_v2_while_v1_journeys_wait_finishes_them_on_v1_and_starts_new_ones_on_v2()
     {
-        ClusterFixture.MoveToNextMonday10();
+        fixture.MoveToNextMonday10();
         var templateV1 = Guid.NewGuid();
         var templateV2 = Guid.NewGuid();
         string Definition(Guid template) => $$"""
@@ -240,14 +240,14 @@ public sealed class JourneyGrainTests(ClusterFixture fixture)
 
         await AdvanceAndWakeAsync(TimeSpan.FromDays(1), Journey(workflowId, early), Journey(workflowId, late));
 
-        Assert.Equal(templateV1, RecordingDeliveryGrain.For(early).Single().TemplateId);
-        Assert.Equal(templateV2, RecordingDeliveryGrain.For(late).Single().TemplateId);
+        Assert.Equal(templateV1, fixture.Sends.For(early).Single().TemplateId);
+        Assert.Equal(templateV2, fixture.Sends.For(late).Single().TemplateId);
     }
 
     [Fact]
     public async Task Frequency_cap_is_shared_by_two_workflows()
     {
-        ClusterFixture.MoveToNextMonday10();
+        fixture.MoveToNextMonday10();
         const string Capped = """
             { "name": "Capped", "trigger": { "type": "event", "event": "promo" }, "settings": { "frequencyCap": { "max": 1, "per": "P1D" } }, "start": "a",
               "steps": [ { "id": "a", "type": "send", "templateId": "t" } ] }
@@ -258,17 +258,17 @@ public sealed class JourneyGrainTests(ClusterFixture fixture)
         var contactId = await SignUpAsync("promo");
 
         var views = new[] { await Journey(first, contactId).GetAsync(), await Journey(second, contactId).GetAsync() };
-        Assert.Single(RecordingDeliveryGrain.For(contactId));
+        Assert.Single(fixture.Sends.For(contactId));
         Assert.Single(views, v => v!.WaitingFor == "cap");
         var held = views.Single(v => v!.WaitingFor == "cap")!;
         await AdvanceAndWakeAsync(TimeSpan.FromDays(1), Journey(held.WorkflowId, contactId));
-        Assert.Equal(2, RecordingDeliveryGrain.For(contactId).Count);
+        Assert.Equal(2, fixture.Sends.For(contactId).Count);
     }
 
     [Fact]
     public async Task Wait_for_event_inside_an_event_triggered_journey_and_update_contact()
     {
-        ClusterFixture.MoveToNextMonday10();
+        fixture.MoveToNextMonday10();
         var workflowId = await CreateActiveWorkflowAsync("""
             { "name": "Cart", "trigger": { "type": "event", "event": "cart" }, "start": "w",
               "steps": [ { "id": "w", "type": "waitForEvent", "event": "cart", "filter": [ { "property": "stage", "op": "eq", "value": "checkout" } ], "timeout": "PT1H", "onTimeout": "remind", "next": "tag" },
@@ -284,16 +284,16 @@ public sealed class JourneyGrainTests(ClusterFixture fixture)
         Assert.Equal("completed", (await journey.GetAsync())!.Status);
         var profile = await Contact(contactId).GetProfileAsync();
         Assert.True(JsonNode.Parse(profile!.PropertiesJson)!["checkedOut"]!.GetValue<bool>());
-        Assert.Empty(RecordingDeliveryGrain.For(contactId));
+        Assert.Empty(fixture.Sends.For(contactId));
     }
 
     [Fact]
     public async Task Optimal_time_wait_sends_at_the_hour_the_contact_opens()
     {
-        ClusterFixture.MoveToNextMonday10();
+        fixture.MoveToNextMonday10();
         var contactId = Guid.NewGuid();
         var opens = fixture.SiloServices.GetRequiredService<InMemoryOpenHistory>();
-        var monday = ClusterFixture.Time.GetUtcNow();
+        var monday = fixture.Time.GetUtcNow();
         for (var day = 1; day <= 3; day++)
         {
             opens.AddOpen(_organizationId, contactId, monday.AddDays(-day).AddHours(5).AddMinutes(10 * day));
@@ -321,7 +321,7 @@ public sealed class JourneyGrainTests(ClusterFixture fixture)
     [Fact]
     public async Task An_auto_winner_is_declared_from_real_journeys_and_later_contacts_all_get_it()
     {
-        ClusterFixture.MoveToNextMonday10();
+        fixture.MoveToNextMonday10();
         var workflowId = await CreateActiveWorkflowAsync("""
             { "name": "Subject test", "trigger": { "type": "event", "event": "signed_up" }, "start": "mail",
               "steps": [ { "id": "mail", "type": "send", "templateId": "t", "next": "wait",
@@ -340,7 +340,7 @@ public sealed class JourneyGrainTests(ClusterFixture fixture)
             var clicks = new List<Task>();
             foreach (var contactId in contacts)
             {
-                var send = Assert.Single(RecordingDeliveryGrain.For(contactId));
+                var send = Assert.Single(fixture.Sends.For(contactId));
                 var n = ++sentTo[send.Variant!];
                 if (n % (send.Variant == "B" ? 2 : 10) == 0)
                 {
@@ -365,9 +365,9 @@ public sealed class JourneyGrainTests(ClusterFixture fixture)
         Assert.Equal(new Dictionary<string, string> { ["mail"] = "B" }, await workflow.GetWinnersAsync());
 
         // Each silo reads winners again after its refresh interval; from then on every contact gets B.
-        ClusterFixture.Time.Advance(TimeSpan.FromSeconds(11));
+        fixture.Time.Advance(TimeSpan.FromSeconds(11));
         var later = await Task.WhenAll(Enumerable.Range(0, 30).Select(_ => SignUpAsync()));
-        Assert.All(later, contactId => Assert.Equal("B", Assert.Single(RecordingDeliveryGrain.For(contactId)).Variant));
+        Assert.All(later, contactId => Assert.Equal("B", Assert.Single(fixture.Sends.For(contactId)).Variant));
 
         // The decision is kept: more evidence for A does not reopen it.
         Assert.Equal("B", (await workflow.GetStatsAsync()).AutoWinners["mail"].Winner);

@@ -30,27 +30,27 @@ public sealed class TriggerGrainTests(ClusterFixture fixture)
     [Fact]
     public async Task Date_property_trigger_schedules_the_entry_relative_to_the_date()
     {
-        ClusterFixture.MoveToNextMonday10();
+        fixture.MoveToNextMonday10();
         var workflowId = await CreateActiveWorkflowAsync("""{ "type": "dateProperty", "property": "trial_ends_at", "offset": "-P3D" }""");
         var contactId = Guid.NewGuid();
-        var trialEnds = ClusterFixture.Time.GetUtcNow().AddDays(5);
+        var trialEnds = fixture.Time.GetUtcNow().AddDays(5);
 
         await Contact(contactId).UpdateProfileAsync(new ContactProfile { Email = "d@example.test", PropertiesJson = $$"""{ "trial_ends_at": "{{trialEnds:O}}" }""" });
 
         var scheduled = await JourneyAsync(workflowId, contactId);
         Assert.Equal("scheduled", scheduled!.Status);
         Assert.Equal(trialEnds.AddDays(-3), scheduled.DueAt);
-        ClusterFixture.Time.Advance(TimeSpan.FromDays(2));
+        fixture.Time.Advance(TimeSpan.FromDays(2));
         await fixture.Grains.GetGrain<IJourneyGrain>(JourneyKey.Of(_organizationId, workflowId, contactId)).WakeAsync();
         var entered = await JourneyAsync(workflowId, contactId);
         Assert.Equal("waiting", entered!.Status);
-        Assert.Single(RecordingDeliveryGrain.For(contactId));
+        Assert.Single(fixture.Sends.For(contactId));
     }
 
     [Fact]
     public async Task Segment_entry_and_list_join_triggers_enter_the_contact()
     {
-        ClusterFixture.MoveToNextMonday10();
+        fixture.MoveToNextMonday10();
         var segmentId = Guid.NewGuid();
         var listId = Guid.NewGuid();
         var bySegment = await CreateActiveWorkflowAsync($$"""{ "type": "segmentEntry", "segmentId": "{{segmentId}}" }""");
@@ -72,7 +72,7 @@ public sealed class TriggerGrainTests(ClusterFixture fixture)
     [Fact]
     public async Task Manual_enrollment_enters_once_and_erasure_ends_the_journey()
     {
-        ClusterFixture.MoveToNextMonday10();
+        fixture.MoveToNextMonday10();
         var workflowId = await CreateActiveWorkflowAsync("""{ "type": "manual" }""");
         var contactId = Guid.NewGuid();
         await Contact(contactId).UpdateProfileAsync(new ContactProfile { Email = "m@example.test" });
@@ -90,7 +90,7 @@ public sealed class TriggerGrainTests(ClusterFixture fixture)
     [Fact]
     public async Task Event_trigger_filter_on_event_properties()
     {
-        ClusterFixture.MoveToNextMonday10();
+        fixture.MoveToNextMonday10();
         var workflowId = await CreateActiveWorkflowAsync("""{ "type": "event", "event": "order", "filter": [ { "property": "total", "op": "gte", "value": 100 } ] }""");
         var small = Guid.NewGuid();
         var big = Guid.NewGuid();

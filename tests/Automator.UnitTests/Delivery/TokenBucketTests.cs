@@ -136,6 +136,19 @@ public sealed class TokenBucketTests
     }
 
     [Fact]
+    public void Sends_made_today_before_the_bucket_existed_count_against_the_quota()
+    {
+        var (bucket, _) = Create(o => o.DailyQuota = 10);
+
+        bucket.AddUsedToday(7);
+
+        Assert.Equal(new DateTimeOffset(2026, 3, 2, 0, 0, 0, TimeSpan.Zero), bucket.TodayStart);
+        Assert.Equal(7, bucket.UsedToday);
+        Assert.Equal(3, bucket.Lease(10).Count);
+        Assert.Equal(0, bucket.Lease(10).Count);
+    }
+
+    [Fact]
     public void Warm_up_schedule_limits_each_day_then_lifts()
     {
         var (bucket, time) = Create(o => o.WarmUp = new WarmUpSchedule(DateOnly.FromDateTime(Start.UtcDateTime), [5, 15]));
