@@ -162,6 +162,30 @@ export interface WorkflowStats {
   exited?: number;
   goals?: number;
   steps?: Record<string, StepStats>;
+  /** Each step with autoWinner set: the test so far, or its decision. */
+  autoWinners?: Record<string, WinnerTest>;
+}
+
+export interface WinnerTally {
+  variant: string;
+  samples: number;
+  successes: number;
+  rate: number;
+}
+
+export interface WinnerTest {
+  stepId: string;
+  status: 'testing' | 'decided';
+  metric: string;
+  minSamples: number;
+  confidence: number;
+  tallies: WinnerTally[];
+  statistic?: number | null;
+  threshold: number;
+  winner?: string | null;
+  runnerUp?: string | null;
+  decidedAt?: string | null;
+  version?: number | null;
 }
 
 export function errorText(error: unknown): string {

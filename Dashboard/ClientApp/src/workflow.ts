@@ -36,7 +36,8 @@ export interface Step {
   onTimeout?: string | null;
   conditions?: { when: Condition; next: string | null }[];
   else?: string | null;
-  branches?: { weight: number; next: string | null }[];
+  /** A split's paths; an id names the path in stats and is needed to test paths against each other. */
+  branches?: { id?: string; weight: number; next: string | null }[];
   set?: Record<string, unknown>;
   url?: string;
   method?: string;
@@ -44,6 +45,18 @@ export interface Step {
   body?: unknown;
   /** A/B variants of a send step: each is sent to a share of contacts in proportion to its weight. */
   variants?: SendVariant[];
+  /** On a send step with variants or a split: declare a winner by a sequential test and route later contacts to it. */
+  autoWinner?: AutoWinner;
+}
+
+export type WinnerMetric = 'opened' | 'clicked' | 'goal';
+
+export interface AutoWinner {
+  metric: WinnerMetric;
+  /** Contacts each variant needs before a winner may be declared (at least 100). */
+  minSamples?: number;
+  /** One minus the chance of declaring a winner between equal variants (0.8 to 0.999). */
+  confidence?: number;
 }
 
 export interface SendVariant {

@@ -3,7 +3,7 @@ import {
   type Connection, type Edge, type EdgeChange, type NodeChange,
 } from '@xyflow/react';
 import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent } from 'react';
-import { ApiError, api, errorText, type Organization, type Page, type Template, type WorkflowStats } from '../api';
+import { ApiError, api, errorText, type Organization, type Page, type Template, type WinnerTest, type WorkflowStats } from '../api';
 import { useLive } from '../live';
 import { analyticsApi, analyticsErrorText, presetRange, type AnalyticsCounts } from '../analytics';
 import { Link, useRouter } from '../router';
@@ -63,6 +63,7 @@ function Canvas({ workflowId }: { workflowId: string | null }) {
   const [busy, setBusy] = useState(false);
   const [dirty, setDirty] = useState(false);
   const [counts, setCounts] = useState<Record<string, { waiting: number; passed: number }>>({});
+  const [tests, setTests] = useState<Record<string, WinnerTest>>({});
   const [pulses, setPulses] = useState<Record<string, number>>({});
   const [funnelOn, setFunnelOn] = useState(false);
   const [funnel, setFunnel] = useState<Record<string, AnalyticsCounts> | null>(null);
@@ -115,6 +116,7 @@ function Canvas({ workflowId }: { workflowId: string | null }) {
       const next: Record<string, { waiting: number; passed: number }> = {};
       for (const [step, s] of Object.entries(stats.steps ?? {})) next[step] = { waiting: s.waiting ?? 0, passed: s.passed ?? 0 };
       setCounts(next);
+      setTests(stats.autoWinners ?? {});
     } catch {
       // No stats yet (a draft never activated): live changes start from zero.
     }
@@ -123,6 +125,14 @@ function Canvas({ workflowId }: { workflowId: string | null }) {
   useEffect(() => {
     void loadStats();
   }, [loadStats]);
+
+  // A/B tests decide as results arrive, which the live hub does not carry: read them again while one is running.
+  const testing = Object.values(tests).some((t) => t.status === 'testing');
+  useEffect(() => {
+    if (!testing) return;
+    const timer = window.setInterval(() => void loadStats(), 30_000);
+    return () => window.clearInterval(timer);
+  }, [testing, loadStats]);
 
   const liveState = useLive({
     stats: (s) => {
@@ -195,11 +205,12 @@ function Canvas({ workflowId }: { workflowId: string | null }) {
       isStart: doc.start === s.id,
       errors: stepErrors[s.id] ?? [],
       counts: id ? counts[s.id] ?? { waiting: 0, passed: 0 } : undefined,
+      test: tests[s.id],
       pulse: now - (pulses[s.id] ?? 0) < 800,
       funnel: funnelOn && funnel && s.type === 'send' ? funnel[s.id] ?? { sent: 0, delivered: 0, opened: 0, clicked: 0, bounced: 0, complained: 0, unsubscribed: 0, goals: 0 } : undefined,
     },
   // eslint-disable-next-line react-hooks/exhaustive-deps
-  })), [doc, panel, stepErrors, counts, pulses, id, funnelOn, funnel]);
+  })), [doc, panel, stepErrors, counts, tests, pulses, id, funnelOn, funnel]);
 
   const edges: Edge[] = useMemo(() => doc.steps.flatMap((s) => outlets(s)
     .filter((o) => o.target)
@@ -503,6 +514,7 @@ function Canvas({ workflowId }: { workflowId: string | null }) {
                   fieldErrors={below(fieldErrors, `steps.${selected.id}.`)}
                   onInvalid={onSelectedInvalid}
                   isStart={doc.start === selected.id}
+                  hasGoal={!!doc.settings.goalEvent}
                   onChange={(s: Step) => update((d) => ({ ...d, steps: d.steps.map((x) => (x.id === selected.id ? s : x)) }), `step:${selected.id}`)}
                   onRename={(to) => rename(selected.id, to)}
                   onDelete={() => deleteStep(selected.id)}

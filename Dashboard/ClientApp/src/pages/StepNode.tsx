@@ -1,6 +1,7 @@
 import { Handle, Position, type Node, type NodeProps } from '@xyflow/react';
 import { STEP_TYPES, outlets, type Step } from '../workflow';
 import { formatRate, type AnalyticsCounts } from '../analytics';
+import type { WinnerTest } from '../api';
 
 export type StepNodeData = {
   step: Step;
@@ -10,6 +11,8 @@ export type StepNodeData = {
   pulse: boolean;
   /** The send step's funnel when the overlay is on. */
   funnel?: AnalyticsCounts;
+  /** The step's A/B test, when it has autoWinner set and the workflow has run. */
+  test?: WinnerTest;
 };
 
 const FUNNEL = ['sent', 'delivered', 'opened', 'clicked'] as const;
@@ -40,7 +43,7 @@ function summary(step: Step): string {
 }
 
 export function StepNode({ data, selected }: NodeProps<StepNodeType>) {
-  const { step, isStart, errors, counts, pulse, funnel } = data;
+  const { step, isStart, errors, counts, pulse, funnel, test } = data;
   const label = STEP_TYPES.find((t) => t.type === step.type)?.label ?? step.type;
   const outs = outlets(step);
   return (
@@ -74,6 +77,7 @@ export function StepNode({ data, selected }: NodeProps<StepNodeType>) {
           ))}
         </ol>
       )}
+      {test && <WinnerBadge test={test} />}
       {errors.length > 0 && (
         <ul className="step-errors" data-testid={`errors-${step.id}`} role="alert">
           {errors.map((e, i) => <li key={i}>{e}</li>)}
@@ -95,6 +99,27 @@ export function StepNode({ data, selected }: NodeProps<StepNodeType>) {
           aria-label={`Connect ${step.id} ${o.label || 'next'}`}
         />
       ))}
+    </div>
+  );
+}
+
+/** The test's state on the node: each variant's rate and samples, and the winner with the figures it was declared on. */
+function WinnerBadge({ test }: { test: WinnerTest }) {
+  const decided = test.status === 'decided';
+  const figures = `likelihood ratio ${test.statistic == null ? '—' : test.statistic.toFixed(1)} of ${test.threshold.toFixed(0)} needed`;
+  return (
+    <div className={`step-test ${test.status}`} data-testid={`test-${test.stepId}`} title={`Judged by ${test.metric}; ${figures}; at least ${test.minSamples} per variant`}>
+      <div className="step-test-head" data-testid={`test-${test.stepId}-status`}>
+        {decided ? <>Winner <b>{test.winner}</b> on {test.metric}</> : <>Testing on {test.metric}</>}
+      </div>
+      <ul>
+        {test.tallies.map((t) => (
+          <li key={t.variant} className={decided && t.variant === test.winner ? 'winner' : undefined} data-testid={`test-${test.stepId}-${t.variant}`}>
+            {t.variant}: {formatRate(t.rate)} of {t.samples}
+          </li>
+        ))}
+      </ul>
+      <div className="muted">{figures}</div>
     </div>
   );
 }

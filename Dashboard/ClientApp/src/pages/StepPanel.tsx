@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import type { Template } from '../api';
 import { SendVariantsEditor } from './SendVariantsEditor';
+import { AutoWinnerEditor, withPathIds } from './AutoWinnerEditor';
 import {
   STEP_TYPES, connect, formatDuration, outlets, parseDuration, reentryForm,
   type Condition, type Settings, type Step, type Trigger,
@@ -138,7 +139,7 @@ function ConditionEditor({ index, condition, stepIds, onChange }: {
   );
 }
 
-export function StepPanel({ step, steps, templates, errors, fieldErrors, onInvalid, onChange, onRename, onDelete, onMakeStart, isStart }: {
+export function StepPanel({ step, steps, templates, errors, fieldErrors, onInvalid, onChange, onRename, onDelete, onMakeStart, isStart, hasGoal = false }: {
   step: Step;
   steps: Step[];
   templates: Template[];
@@ -152,6 +153,8 @@ export function StepPanel({ step, steps, templates, errors, fieldErrors, onInval
   onDelete: () => void;
   onMakeStart: () => void;
   isStart: boolean;
+  /** The workflow has a goal event, so variants can be judged by it. */
+  hasGoal?: boolean;
 }) {
   const [idDraft, setIdDraft] = useState(step.id);
   const [idError, setIdError] = useState<string | null>(null);
@@ -205,6 +208,9 @@ export function StepPanel({ step, steps, templates, errors, fieldErrors, onInval
       )}
       {step.type === 'send' && (
         <SendVariantsEditor step={step} templates={templates} serverErrors={fieldErrors} onChange={(variants) => set({ variants })} />
+      )}
+      {(step.type === 'send' || step.type === 'split') && (
+        <AutoWinnerEditor step={step} hasGoal={hasGoal} serverErrors={fieldErrors} onChange={set} />
       )}
 
       {step.type === 'delay' && <DurationField id="step-duration" label="Wait for" value={step.duration} onChange={(v) => set({ duration: v })} />}
@@ -285,7 +291,7 @@ export function StepPanel({ step, steps, templates, errors, fieldErrors, onInval
             </div>
           ))}
           <p className="muted">Total: {(step.branches ?? []).reduce((a, b) => a + b.weight, 0)}%</p>
-          <button type="button" onClick={() => set({ branches: [...(step.branches ?? []), { weight: 0, next: null }] })} data-testid="add-path">Add path</button>
+          <button type="button" onClick={() => { const branches = [...(step.branches ?? []), { weight: 0, next: null }]; set({ branches: step.autoWinner ? withPathIds({ ...step, branches }) : branches }); }} data-testid="add-path">Add path</button>
         </>
       )}
 
