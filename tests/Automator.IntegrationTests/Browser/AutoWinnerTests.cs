@@ -18,8 +18,13 @@ public sealed class AutoWinnerTests(BrowserFixture fixture)
         await CanvasDriver.OpenNewWorkflowAsync(page);
         await CanvasDriver.AddStepAsync(page, "send", "offer", 40, 20);
         await page.GetByTestId("step-template").SelectOptionAsync(template);
-        await page.GetByTestId("add-variant").ClickAsync();
-        await page.GetByTestId("variant-1-subject").FillAsync("A better offer");
+
+        // Suggested subject lines (the local writer: no OpenAI key here) become variants B and C beside the template's own.
+        await page.GetByTestId("suggest-subjects").ClickAsync();
+        await Expect(page.GetByTestId("variant-2-id")).ToHaveValueAsync("C");
+        await Expect(page.GetByTestId("variant-1-subject")).Not.ToHaveValueAsync("");
+        var suggested = new[] { await page.GetByTestId("variant-1-subject").InputValueAsync(), await page.GetByTestId("variant-2-subject").InputValueAsync() };
+        Assert.All(suggested, subject => Assert.False(string.IsNullOrWhiteSpace(subject)));
 
         await page.GetByTestId("auto-winner-on").CheckAsync();
         await page.GetByTestId("auto-winner-metric").SelectOptionAsync("goal");
@@ -36,6 +41,10 @@ public sealed class AutoWinnerTests(BrowserFixture fixture)
         Assert.Equal(
             new JsonObject { ["metric"] = "clicked", ["minSamples"] = 500, ["confidence"] = 0.99 }.ToJsonString(),
             saved["steps"]![0]!["autoWinner"]!.ToJsonString());
+        var variants = saved["steps"]![0]!["variants"]!.AsArray();
+        Assert.Equal(["A", "B", "C"], variants.Select(v => v!["id"]!.GetValue<string>()));
+        Assert.Equal(suggested, variants.Skip(1).Select(v => v!["subject"]!.GetValue<string>()));
+        Assert.All(variants, v => Assert.Equal(33, v!["weight"]!.GetValue<double>()));
 
         // The test is shown as running, with the figures the server reports for it.
         var stats = await session.GetAsync($"/v1/workflows/{id}/stats");

@@ -1,4 +1,5 @@
-import type { Template } from '../api';
+import { useState } from 'react';
+import { api, errorText, type Template } from '../api';
 import type { SendVariant, Step } from '../workflow';
 
 /** What is wrong with a send step's variants before the server is asked: index to messages, and the whole list's. */
@@ -50,6 +51,28 @@ export function SendVariantsEditor({ step, templates, serverErrors, onChange }: 
     onChange(rest.length ? rest : undefined);
   };
   const even = () => onChange(variants.map((v) => ({ ...v, weight: Math.round(100 / variants.length) })));
+  const [suggesting, setSuggesting] = useState(false);
+  const [suggestError, setSuggestError] = useState<string | null>(null);
+  // Subject lines written for the step's template (POST /v1/ai/subject-lines); each becomes a variant, the template's own
+  // subject staying as variant A, and the weights are evened out.
+  const suggest = async () => {
+    setSuggestError(null);
+    if (!step.templateId) {
+      setSuggestError('Choose a template first: the subject lines are written for it.');
+      return;
+    }
+    setSuggesting(true);
+    try {
+      const answer = await api.post<{ variants: { subject: string }[]; provider: string }>('/v1/ai/subject-lines', { templateId: step.templateId, count: 2 });
+      let next = variants.length === 0 ? [{ id: 'A', weight: 50 } as SendVariant] : [...variants];
+      for (const v of answer.variants) next = [...next, { id: nextVariantId(next), weight: 50, subject: v.subject }];
+      onChange(next.map((v) => ({ ...v, weight: Math.round(100 / next.length) })));
+    } catch (err) {
+      setSuggestError(errorText(err));
+    } finally {
+      setSuggesting(false);
+    }
+  };
   const fromServer = (i: number) => Object.entries(serverErrors).filter(([k]) => k.startsWith(`variants[${i}]`)).flatMap(([, m]) => m);
 
   return (
@@ -92,10 +115,14 @@ export function SendVariantsEditor({ step, templates, serverErrors, onChange }: 
           </div>
         );
       })}
+      {suggestError && <p className="error" role="alert" data-testid="suggest-error">{suggestError}</p>}
       {list.length > 0 && <p className="error" role="alert" data-testid="variants-error">{list.join(' ')}</p>}
       {variants.length > 0 && <p className="muted" data-testid="variants-total">Weights total {total}; each variant gets its weight's share of contacts.</p>}
       <div className="row">
         <button type="button" onClick={add} data-testid="add-variant">Add variant</button>
+        <button type="button" onClick={() => void suggest()} disabled={suggesting} data-testid="suggest-subjects">
+          {suggesting ? 'Writing…' : 'Suggest subject lines'}
+        </button>
         {variants.length > 1 && <button type="button" onClick={even} data-testid="even-weights">Split evenly</button>}
       </div>
     </fieldset>
