@@ -156,6 +156,12 @@ public sealed class AnalyticsPageTests(BrowserFixture fixture)
         }
 
         await Expect(page.GetByTestId("funnel-wait")).Not.ToBeVisibleAsync();
+        await Expect(page.GetByTestId("funnel-message")).ToHaveTextAsync("Funnel: last 30 days");
+
+        // A shorter window still holds these sends, which were made just now.
+        await page.GetByTestId("funnel-window").SelectOptionAsync("24h");
+        await Expect(page.GetByTestId("funnel-message")).ToHaveTextAsync("Funnel: last 24 hours");
+        await Expect(page.GetByTestId("funnel-welcome-sent")).ToHaveTextAsync(welcome["counts"]!["sent"]!.ToString());
         await BrowserFixture.ScreenshotAsync(page, "canvas-funnel");
         await page.GetByTestId("funnel-toggle").ClickAsync();
         await Expect(page.GetByTestId("funnel-welcome")).Not.ToBeVisibleAsync();

@@ -43,6 +43,8 @@ export function CanvasPage({ workflowId }: { workflowId: string | null }) {
   );
 }
 
+const FUNNEL_WINDOWS = { '24h': 'last 24 hours', '7d': 'last 7 days', '30d': 'last 30 days' } as const;
+
 function Canvas({ workflowId }: { workflowId: string | null }) {
   const { navigate } = useRouter();
   const flow = useReactFlow();
@@ -66,27 +68,29 @@ function Canvas({ workflowId }: { workflowId: string | null }) {
   const [tests, setTests] = useState<Record<string, WinnerTest>>({});
   const [pulses, setPulses] = useState<Record<string, number>>({});
   const [funnelOn, setFunnelOn] = useState(false);
+  const [funnelWindow, setFunnelWindow] = useState<'24h' | '7d' | '30d'>('30d');
   const [funnel, setFunnel] = useState<Record<string, AnalyticsCounts> | null>(null);
   const [funnelMessage, setFunnelMessage] = useState<string | null>(null);
   const id = doc.id ?? workflowId;
 
-  // The funnel reads the last 30 days of the analytics rollups each time it is shown.
+  // The funnel reads the chosen window of the analytics rollups each time it is shown.
   useEffect(() => {
     if (!funnelOn || !id) return;
     let cancelled = false;
     setFunnel(null);
     setFunnelMessage('Loading the funnel…');
-    analyticsApi.workflow(id, presetRange('30d'))
+    const label = FUNNEL_WINDOWS[funnelWindow];
+    analyticsApi.workflow(id, presetRange(funnelWindow))
       .then((report) => {
         if (cancelled) return;
         setFunnel(Object.fromEntries(report.steps.map((s) => [s.stepId, s.counts])));
-        setFunnelMessage(report.counts.sent === 0 ? 'Funnel: nothing sent in the last 30 days' : 'Funnel: last 30 days');
+        setFunnelMessage(report.counts.sent === 0 ? `Funnel: nothing sent in the ${label}` : `Funnel: ${label}`);
       })
       .catch((err: unknown) => !cancelled && setFunnelMessage(analyticsErrorText(err)));
     return () => {
       cancelled = true;
     };
-  }, [funnelOn, id]);
+  }, [funnelOn, funnelWindow, id]);
 
   useEffect(() => {
     api.get<Page<Template>>('/v1/templates?limit=200').then((p) => setTemplates(p.items)).catch(() => setTemplates([]));
@@ -446,7 +450,12 @@ function Canvas({ workflowId }: { workflowId: string | null }) {
         <button type="button" onClick={() => void act('resume')} disabled={busy || !id} data-testid="resume">Resume</button>
         <button type="button" className="link" onClick={() => setPanel({ kind: 'trigger' })} data-testid="open-trigger">Trigger</button>
         <button type="button" className="link" onClick={() => setPanel({ kind: 'settings' })} data-testid="open-settings">Settings</button>
-        <button type="button" aria-pressed={funnelOn} disabled={!id} onClick={() => setFunnelOn((on) => !on)} data-testid="funnel-toggle" title="Sent, delivered, opened and clicked per send step over the last 30 days">Funnel</button>
+        <button type="button" aria-pressed={funnelOn} disabled={!id} onClick={() => setFunnelOn((on) => !on)} data-testid="funnel-toggle" title="Sent, delivered, opened and clicked per send step over the chosen window">Funnel</button>
+        {funnelOn && (
+          <select aria-label="Funnel window" value={funnelWindow} onChange={(e) => setFunnelWindow(e.target.value as '24h' | '7d' | '30d')} data-testid="funnel-window">
+            {Object.entries(FUNNEL_WINDOWS).map(([k, label]) => <option key={k} value={k}>{label}</option>)}
+          </select>
+        )}
         {funnelOn && <span className="muted" role="status" data-testid="funnel-message">{funnelMessage}</span>}
         {id && <Link to={`/analytics/workflows/${id}`} data-testid="canvas-analytics">Analytics</Link>}
         <span className={`live-dot ${liveState.toLowerCase()}`} data-testid="live-state" title={`Live updates: ${liveState}`}>live: {liveState}</span>
