@@ -27,6 +27,8 @@ public static class WorkflowEndpoints
         workflows.MapPost("/{id:guid}/archive", (Guid id, HttpContext http, IGrainFactory grains) => CommandAsync(id, http, grains, g => g.ArchiveAsync())).RequireAuthorization(Scopes.WorkflowsWrite);
         workflows.MapPost("/{id:guid}/webhook-secret/rotate", RotateWebhookSecretAsync).RequireAuthorization(Scopes.WorkflowsWrite);
         workflows.MapPost("/{id:guid}/enroll", EnrollAsync).RequireAuthorization(Scopes.WorkflowsWrite);
+        workflows.MapGet("/{id:guid}/versions", VersionsAsync).RequireAuthorization(Scopes.WorkflowsRead);
+        workflows.MapGet("/{id:guid}/versions/{version:int}", VersionAsync).RequireAuthorization(Scopes.WorkflowsRead);
         workflows.MapGet("/{id:guid}/stats", StatsAsync).RequireAuthorization(Scopes.WorkflowsRead);
         workflows.MapGet("/{id:guid}/journeys", JourneysAsync).RequireAuthorization(Scopes.WorkflowsRead);
 
@@ -168,6 +170,52 @@ public static class WorkflowEndpoints
     {
         var info = await Grain(grains, http, id).GetAsync();
         return info is null ? NotFound() : TypedResults.Ok(Response(info));
+    }
+
+    /// <summary>The published versions, newest first; each is immutable, so the list is read from the workflow itself.</summary>
+    private static async Task<Results<Ok<WorkflowVersionList>, ProblemHttpResult>> VersionsAsync(Guid id, HttpContext http, IGrainFactory grains)
+    {
+        var grain = Grain(grains, http, id);
+        var info = await grain.GetAsync();
+        if (info is null)
+        {
+            return NotFound();
+        }
+
+        var items = new List<WorkflowVersionItem>();
+        for (var version = info.Version; version >= 1; version--)
+        {
+            if (await grain.GetVersionAsync(version) is { } json)
+            {
+                var steps = JsonNode.Parse(json)?["steps"] is JsonArray array ? array.Count : 0;
+                items.Add(new WorkflowVersionItem(version, version == info.ActiveVersion, steps));
+            }
+        }
+
+        return TypedResults.Ok(new WorkflowVersionList(items));
+    }
+
+    private static async Task<Results<Ok<JsonObject>, ProblemHttpResult>> VersionAsync(Guid id, int version, HttpContext http, IGrainFactory grains)
+    {
+        var grain = Grain(grains, http, id);
+        if (await grain.GetAsync() is null)
+        {
+            return NotFound();
+        }
+
+        if (await grain.GetVersionAsync(version) is not { } json || JsonNode.Parse(json) is not JsonObject node)
+        {
+            return NotFound($"Version {version} of the workflow does not exist.");
+        }
+
+        if (node["trigger"] is JsonObject trigger)
+        {
+            trigger.Remove("secret");
+        }
+
+        node["id"] = id;
+        node["version"] = version;
+        return TypedResults.Ok(node);
     }
 
     private static async Task<Ok<WorkflowPage>> ListAsync(HttpContext http, IGrainFactory grains, int? limit, string? cursor, string? status)
@@ -434,6 +482,10 @@ public sealed record WorkflowPage(List<WorkflowListItem> Items, string? NextCurs
 
 /// <summary>A webhook trigger's new signing secret, shown in this response only.</summary>
 public sealed record WebhookSecretResponse(Guid WorkflowId, string Secret, DateTimeOffset RotatedAt);
+
+public sealed record WorkflowVersionItem(int Version, bool Active, int Steps);
+
+public sealed record WorkflowVersionList(List<WorkflowVersionItem> Items);
 
 public sealed record EnrollRejection(string? Contact, string Error);
 

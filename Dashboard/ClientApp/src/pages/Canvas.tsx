@@ -16,6 +16,7 @@ import { SettingsPanel, StepPanel, TriggerPanel } from './StepPanel';
 import { variantProblems } from './SendVariantsEditor';
 import { useHistory } from './useHistory';
 import { JourneysPanel } from './Journeys';
+import { EnrollPanel, VersionsPanel } from './WorkflowPanels';
 
 const nodeTypes = { step: StepNode };
 const ARROWS: Record<string, [number, number]> = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
@@ -33,7 +34,7 @@ function below(errors: Record<string, string[]>, prefix: string): Record<string,
 }
 const DRAG_TYPE = 'application/x-automator-step';
 
-type Panel = { kind: 'step'; id: string; tab: 'edit' | 'journeys' } | { kind: 'trigger' } | { kind: 'settings' };
+type Panel = { kind: 'step'; id: string; tab: 'edit' | 'journeys' } | { kind: 'trigger' } | { kind: 'settings' } | { kind: 'versions' } | { kind: 'enroll' };
 
 export function CanvasPage({ workflowId }: { workflowId: string | null }) {
   return (
@@ -321,7 +322,7 @@ function Canvas({ workflowId }: { workflowId: string | null }) {
     }
   };
 
-  const act = async (action: 'publish' | 'activate' | 'pause' | 'resume') => {
+  const act = async (action: 'publish' | 'activate' | 'pause' | 'resume' | 'archive') => {
     let target = id;
     if (action === 'publish' && (dirty || !id)) target = await save();
     if (!target) return;
@@ -329,7 +330,7 @@ function Canvas({ workflowId }: { workflowId: string | null }) {
     setGeneralErrors([]);
     try {
       const result = await api.post<Partial<WorkflowDocument> | undefined>(`/v1/workflows/${target}/${action}`);
-      const status = result?.status ?? (action === 'pause' ? 'paused' : action === 'publish' ? undefined : 'active');
+      const status = result?.status ?? (action === 'pause' ? 'paused' : action === 'archive' ? 'archived' : action === 'publish' ? undefined : 'active');
       setDoc((d) => ({ ...d, status: status ?? d.status, version: result?.version ?? d.version }));
       setStepErrors({});
       setFieldErrors({});
@@ -450,6 +451,10 @@ function Canvas({ workflowId }: { workflowId: string | null }) {
         <button type="button" onClick={() => void act('resume')} disabled={busy || !id} data-testid="resume">Resume</button>
         <button type="button" className="link" onClick={() => setPanel({ kind: 'trigger' })} data-testid="open-trigger">Trigger</button>
         <button type="button" className="link" onClick={() => setPanel({ kind: 'settings' })} data-testid="open-settings">Settings</button>
+        <button type="button" className="link" onClick={() => setPanel({ kind: 'versions' })} disabled={!id} data-testid="open-versions">Versions</button>
+        <button type="button" className="link" onClick={() => setPanel({ kind: 'enroll' })} disabled={!id} data-testid="open-enroll">Enroll</button>
+        <button type="button" disabled={busy || !id || status === 'archived'} data-testid="archive"
+          onClick={() => { if (window.confirm('Archive this workflow? Its journeys end and it cannot be edited again.')) void act('archive'); }}>Archive</button>
         <button type="button" aria-pressed={funnelOn} disabled={!id} onClick={() => setFunnelOn((on) => !on)} data-testid="funnel-toggle" title="Sent, delivered, opened and clicked per send step over the chosen window">Funnel</button>
         {funnelOn && (
           <select aria-label="Funnel window" value={funnelWindow} onChange={(e) => setFunnelWindow(e.target.value as '24h' | '7d' | '30d')} data-testid="funnel-window">
@@ -542,6 +547,8 @@ function Canvas({ workflowId }: { workflowId: string | null }) {
                 onRotate: id ? () => void rotateSecret() : null,
               }} />
           )}
+          {panel.kind === 'versions' && id && <VersionsPanel workflowId={id} latest={doc.version} onPublish={() => void act('publish')} />}
+          {panel.kind === 'enroll' && id && <EnrollPanel workflowId={id} active={status === 'active'} />}
           {panel.kind === 'settings' && <SettingsPanel settings={doc.settings} errors={below(fieldErrors, 'settings.')} onChange={(s) => update((d) => ({ ...d, settings: s }), 'settings')} />}
           {!id && <p className="muted">Save the draft to see live counts and journeys.</p>}
           <button type="button" className="link" onClick={() => navigate('/workflows')}>Back to workflows</button>
