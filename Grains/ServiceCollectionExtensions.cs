@@ -5,6 +5,7 @@ using Automator.Workflows;
 using Automator.Delivery;
 using Automator.Infrastructure.Protection;
 using Automator.Infrastructure.Telemetry;
+using Automator.Infrastructure.Time;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -18,6 +19,7 @@ public static class ServiceCollectionExtensions
     public static IServiceCollection AddAutomatorGrains(this IServiceCollection services, IConfiguration configuration)
     {
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(sp => new ProductClock(sp.GetRequiredService<TimeProvider>()));
         services.Configure<AutomatorOptions>(configuration.GetSection(AutomatorOptions.Section));
         var connectionString = configuration.GetConnectionString("Postgres");
         if (!string.IsNullOrWhiteSpace(connectionString))

@@ -4,6 +4,7 @@ using Automator.Contacts;
 using Automator.Delivery;
 using Automator.Infrastructure.Storage;
 using Automator.Infrastructure.Telemetry;
+using Automator.Infrastructure.Time;
 using Automator.Workflows;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -13,7 +14,7 @@ namespace Automator.Journeys;
 
 /// <summary>The services a journey grain uses, bundled to keep its constructor short.</summary>
 public sealed class JourneyServices(
-    TimeProvider time,
+    ProductClock time,
     TriggerIndex triggers,
     WorkflowDefinitionCache definitions,
     CounterBuffer counters,
@@ -28,7 +29,7 @@ public sealed class JourneyServices(
     IOpenHistory openHistory,
     WorkflowWinners winners)
 {
-    public TimeProvider Time { get; } = time;
+    public ProductClock Time { get; } = time;
     public TriggerIndex Triggers { get; } = triggers;
     public WorkflowDefinitionCache Definitions { get; } = definitions;
     public CounterBuffer Counters { get; } = counters;
@@ -448,14 +449,13 @@ public sealed class JourneyGrain(
             return;
         }
 
-        var delay = d - Now;
-        if (delay > services.Options.TimerWindow)
+        if (d - Now > services.Options.TimerWindow)
         {
             return;
         }
 
         _timerDue = d;
-        _timer = this.RegisterGrainTimer(OnTimerAsync, new GrainTimerCreationOptions(Max(delay, TimeSpan.Zero), Timeout.InfiniteTimeSpan) { KeepAlive = true });
+        _timer = services.Time.RegisterDueTimer(this, OnTimerAsync, d, keepAlive: true);
     }
 
     private async Task UnregisterReminderAsync(bool fired = false)
@@ -505,8 +505,6 @@ public sealed class JourneyGrain(
     }
 
     private static string StatusName(JourneyStatus status) => status.ToString().ToLowerInvariant();
-
-    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     private static JsonElement? ParseObject(string? json)
     {

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Automator.Infrastructure.Storage;
+using Automator.Infrastructure.Time;
 
 namespace Automator.Journeys;
 
@@ -15,7 +16,7 @@ namespace Automator.Journeys;
 /// </summary>
 public sealed class JourneyWakeShardGrain(
     IJourneyWakeIndex index,
-    TimeProvider time,
+    ProductClock time,
     IOptions<JourneyOptions> options,
     IOptions<ReminderOptions> reminderOptions,
     ILogger<JourneyWakeShardGrain> logger) : Grain, IJourneyWakeShardGrain, IRemindable
