@@ -5,6 +5,7 @@ using Automator.Delivery;
 using Automator.Infrastructure.Storage;
 using Automator.Infrastructure.Telemetry;
 using Automator.Infrastructure.Time;
+using Automator.Wakeups;
 using Automator.Workflows;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -22,7 +23,7 @@ public sealed class JourneyServices(
     ISendStep sendStep,
     IJourneyWebhooks webhooks,
     ILiveEvents live,
-    IJourneyWakeIndex wakeIndex,
+    IWakeups wakeups,
     IOptions<JourneyOptions> options,
     ILogger<JourneyGrain> logger,
     IMeasurements measurements,
@@ -37,7 +38,7 @@ public sealed class JourneyServices(
     public ISendStep SendStep { get; } = sendStep;
     public IJourneyWebhooks Webhooks { get; } = webhooks;
     public ILiveEvents Live { get; } = live;
-    public IJourneyWakeIndex WakeIndex { get; } = wakeIndex;
+    public IWakeups Wakeups { get; } = wakeups;
     public JourneyOptions Options { get; } = options.Value;
     public ILogger<JourneyGrain> Logger { get; } = logger;
     public JourneyPlanner Planner { get; } = new();
@@ -49,7 +50,7 @@ public sealed class JourneyServices(
 /// <summary>
 /// One contact's journey through one workflow. Loads its state, asks the <see cref="JourneyPlanner"/>, persists (one
 /// write per turn, send intents included), then acts. The due time lives in state and is written with it into the wake
-/// index, where a <see cref="JourneyWakeShardGrain"/> finds it and wakes the journey (the shards' reminders are the
+/// index (<see cref="IWakeups"/>), where a <see cref="WakeShardGrain"/> finds it and wakes the journey (the shards' reminders are the
 /// durable backstop); a grain timer gives sub-minute precision while active, and the journey deactivates while it waits
 /// longer than <see cref="JourneyOptions.TimerWindow"/>.
 /// </summary>
@@ -89,7 +90,7 @@ public sealed class JourneyGrain(
             {
                 state.State.PendingSendsRetryAt = null;
                 await state.WriteStateAsync();
-                services.WakeIndex.Noted(this.GetGrainId(), state.State.WakeAt);
+                services.Wakeups.Written(this.GetGrainId(), state.State.WakeAt);
             }
         }
 
@@ -188,7 +189,7 @@ public sealed class JourneyGrain(
         try
         {
             await state.WriteStateAsync();
-            services.WakeIndex.Noted(this.GetGrainId(), state.State.WakeAt);
+            services.Wakeups.Written(this.GetGrainId(), state.State.WakeAt);
         }
         catch
         {
@@ -342,7 +343,7 @@ public sealed class JourneyGrain(
             {
                 // The due time is written with the state, into the wake index: no separate registration to order.
                 await state.WriteStateAsync();
-                services.WakeIndex.Noted(this.GetGrainId(), s.WakeAt);
+                services.Wakeups.Written(this.GetGrainId(), s.WakeAt);
             }
             catch
             {
