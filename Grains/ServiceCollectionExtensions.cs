@@ -5,6 +5,8 @@ using Automator.Workflows;
 using Automator.Delivery;
 using Automator.Infrastructure.Protection;
 using Automator.Infrastructure.Telemetry;
+using Automator.Infrastructure.Time;
+using Automator.Wakeups;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -18,6 +20,7 @@ public static class ServiceCollectionExtensions
     public static IServiceCollection AddAutomatorGrains(this IServiceCollection services, IConfiguration configuration)
     {
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(sp => new ProductClock(sp.GetRequiredService<TimeProvider>()));
         services.Configure<AutomatorOptions>(configuration.GetSection(AutomatorOptions.Section));
         var connectionString = configuration.GetConnectionString("Postgres");
         if (!string.IsNullOrWhiteSpace(connectionString))
@@ -73,7 +76,7 @@ public static class ServiceCollectionExtensions
         if (durable)
         {
             services.TryAddSingleton<IJourneyStore, PostgresJourneyStore>();
-            services.TryAddSingleton<IJourneyWakeIndex, PostgresJourneyWakeIndex>();
+            services.TryAddSingleton<IWakeups, PostgresWakeups>();
             services.TryAddSingleton<IWorkflowCatalog, PostgresWorkflowCatalog>();
             services.TryAddSingleton<IContactPropertyWriter, PostgresContactPropertyWriter>();
             services.TryAddSingleton<IWebhookSigningSecrets, PostgresWebhookSigningSecrets>();
@@ -82,7 +85,7 @@ public static class ServiceCollectionExtensions
         else
         {
             services.TryAddSingleton<IJourneyStore, InMemoryJourneyStore>();
-            services.TryAddSingleton<IJourneyWakeIndex, InMemoryJourneyWakeIndex>();
+            services.TryAddSingleton<IWakeups, InMemoryWakeups>();
             services.TryAddSingleton<IWorkflowCatalog, NoWorkflowCatalog>();
             services.TryAddSingleton<IContactPropertyWriter, NoContactPropertyWriter>();
             services.TryAddSingleton<IWebhookSigningSecrets, InMemoryWebhookSigningSecrets>();

@@ -4,6 +4,7 @@ using Automator.Dashboard;
 using Automator.Infrastructure.Database;
 using Automator.Infrastructure.Storage;
 using Automator.Journeys;
+using Automator.Wakeups;
 using Automator.Hosting;
 using Automator.WebApi.Http;
 using Automator.Silo.Demo;
@@ -113,7 +114,7 @@ public static class SiloHostingExtensions
             // Grain calls carry the caller's trace context, so a request's spans continue through the grains it reaches.
             silo.AddActivityPropagation();
             silo.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = siloOptions.MinimumReminderPeriod);
-            silo.AddJourneyWakeShards();
+            silo.AddWakeShards();
             // The trace page streams the silo's log, which names every organization's grains: off outside Development.
             var development = builder.Environment.IsDevelopment();
             silo.AddDashboard(o => o.HideTrace = !development);

@@ -1,4 +1,5 @@
 using Automator.Contacts;
+using Automator.Wakeups;
 using Orleans.Concurrency;
 
 namespace Automator.Journeys;
@@ -7,14 +8,11 @@ namespace Automator.Journeys;
 /// One contact's journey through one workflow (key: <see cref="JourneyKey.Of"/>). Its methods say what happened; the
 /// journey decides, persists, then acts.
 /// </summary>
-public interface IJourneyGrain : IGrainWithStringKey
+public interface IJourneyGrain : IGrainWithStringKey, IWakeableGrain
 {
     Task<JourneyOutcome> EnterAsync(JourneyEntry entry, ContactSnapshot contact);
 
     Task<JourneyOutcome> OnEventAsync(ContactEvent contactEvent, ContactSnapshot contact);
-
-    /// <summary>Catch up whatever is due (idempotent; called by the reminder, the timer, or anyone).</summary>
-    Task WakeAsync();
 
     /// <summary>The workflow was resumed: a journey held by the pause continues.</summary>
     Task ResumeAsync();

@@ -5,6 +5,7 @@ using Automator.Journeys;
 using Automator.Workflows;
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
+using Automator.Infrastructure.Time;
 
 namespace Automator.Contacts;
 
@@ -18,7 +19,7 @@ namespace Automator.Contacts;
 public sealed class ContactGrain(
     [PersistentState("contact", BatchedGrainStorage.Name)] IPersistentState<ContactState> state,
     TriggerIndex triggers,
-    TimeProvider time,
+    ProductClock time,
     IContactPropertyWriter propertyWriter,
     ILogger<ContactGrain> logger) : Grain, IContactGrain
 {

@@ -4,6 +4,8 @@ using Automator.Contacts;
 using Automator.Delivery;
 using Automator.Infrastructure.Storage;
 using Automator.Infrastructure.Telemetry;
+using Automator.Infrastructure.Time;
+using Automator.Wakeups;
 using Automator.Workflows;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -13,7 +15,7 @@ namespace Automator.Journeys;
 
 /// <summary>The services a journey grain uses, bundled to keep its constructor short.</summary>
 public sealed class JourneyServices(
-    TimeProvider time,
+    ProductClock time,
     TriggerIndex triggers,
     WorkflowDefinitionCache definitions,
     CounterBuffer counters,
@@ -21,14 +23,14 @@ public sealed class JourneyServices(
     ISendStep sendStep,
     IJourneyWebhooks webhooks,
     ILiveEvents live,
-    IJourneyWakeIndex wakeIndex,
+    IWakeups wakeups,
     IOptions<JourneyOptions> options,
     ILogger<JourneyGrain> logger,
     IMeasurements measurements,
     IOpenHistory openHistory,
     WorkflowWinners winners)
 {
-    public TimeProvider Time { get; } = time;
+    public ProductClock Time { get; } = time;
     public TriggerIndex Triggers { get; } = triggers;
     public WorkflowDefinitionCache Definitions { get; } = definitions;
     public CounterBuffer Counters { get; } = counters;
@@ -36,7 +38,7 @@ public sealed class JourneyServices(
     public ISendStep SendStep { get; } = sendStep;
     public IJourneyWebhooks Webhooks { get; } = webhooks;
     public ILiveEvents Live { get; } = live;
-    public IJourneyWakeIndex WakeIndex { get; } = wakeIndex;
+    public IWakeups Wakeups { get; } = wakeups;
     public JourneyOptions Options { get; } = options.Value;
     public ILogger<JourneyGrain> Logger { get; } = logger;
     public JourneyPlanner Planner { get; } = new();
@@ -48,7 +50,7 @@ public sealed class JourneyServices(
 /// <summary>
 /// One contact's journey through one workflow. Loads its state, asks the <see cref="JourneyPlanner"/>, persists (one
 /// write per turn, send intents included), then acts. The due time lives in state and is written with it into the wake
-/// index, where a <see cref="JourneyWakeShardGrain"/> finds it and wakes the journey (the shards' reminders are the
+/// index (<see cref="IWakeups"/>), where a <see cref="WakeShardGrain"/> finds it and wakes the journey (the shards' reminders are the
 /// durable backstop); a grain timer gives sub-minute precision while active, and the journey deactivates while it waits
 /// longer than <see cref="JourneyOptions.TimerWindow"/>.
 /// </summary>
@@ -88,7 +90,7 @@ public sealed class JourneyGrain(
             {
                 state.State.PendingSendsRetryAt = null;
                 await state.WriteStateAsync();
-                services.WakeIndex.Noted(this.GetGrainId(), state.State.WakeAt);
+                services.Wakeups.Written(this.GetGrainId(), state.State.WakeAt);
             }
         }
 
@@ -187,7 +189,7 @@ public sealed class JourneyGrain(
         try
         {
             await state.WriteStateAsync();
-            services.WakeIndex.Noted(this.GetGrainId(), state.State.WakeAt);
+            services.Wakeups.Written(this.GetGrainId(), state.State.WakeAt);
         }
         catch
         {
@@ -341,7 +343,7 @@ public sealed class JourneyGrain(
             {
                 // The due time is written with the state, into the wake index: no separate registration to order.
                 await state.WriteStateAsync();
-                services.WakeIndex.Noted(this.GetGrainId(), s.WakeAt);
+                services.Wakeups.Written(this.GetGrainId(), s.WakeAt);
             }
             catch
             {
@@ -448,14 +450,13 @@ public sealed class JourneyGrain(
             return;
         }
 
-        var delay = d - Now;
-        if (delay > services.Options.TimerWindow)
+        if (d - Now > services.Options.TimerWindow)
         {
             return;
         }
 
         _timerDue = d;
-        _timer = this.RegisterGrainTimer(OnTimerAsync, new GrainTimerCreationOptions(Max(delay, TimeSpan.Zero), Timeout.InfiniteTimeSpan) { KeepAlive = true });
+        _timer = services.Time.RegisterDueTimer(this, OnTimerAsync, d, keepAlive: true);
     }
 
     private async Task UnregisterReminderAsync(bool fired = false)
@@ -505,8 +506,6 @@ public sealed class JourneyGrain(
     }
 
     private static string StatusName(JourneyStatus status) => status.ToString().ToLowerInvariant();
-
-    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     private static JsonElement? ParseObject(string? json)
     {

@@ -1,5 +1,5 @@
 using System.Text.Json.Serialization;
-using Automator.Infrastructure.Storage;
+using Automator.Wakeups;
 
 namespace Automator.Journeys;
 

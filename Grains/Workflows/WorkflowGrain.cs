@@ -1,13 +1,14 @@
 using System.Text.Json;
 using Automator.Journeys;
 using Microsoft.Extensions.Logging;
+using Automator.Infrastructure.Time;
 
 namespace Automator.Workflows;
 
 public sealed class WorkflowGrain(
     [PersistentState("workflow")] IPersistentState<WorkflowState> state,
     [PersistentState("counters")] IPersistentState<WorkflowCountersState> counters,
-    TimeProvider time,
+    ProductClock time,
     TriggerIndex triggers,
     IWorkflowCatalog catalog,
     IJourneyStore journeys,

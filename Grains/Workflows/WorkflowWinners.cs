@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Automator.Journeys;
 using Microsoft.Extensions.Options;
+using Automator.Infrastructure.Time;
 
 namespace Automator.Workflows;
 
@@ -9,7 +10,7 @@ namespace Automator.Workflows;
 /// <see cref="JourneyOptions.WinnerRefreshInterval"/> per workflow, so a burst of journeys reaching a tested step costs
 /// one grain call. A winner, once declared, never changes; until it is known here contacts keep the weighted split.
 /// </summary>
-public sealed class WorkflowWinners(IGrainFactory grains, TimeProvider time, IOptions<JourneyOptions> options)
+public sealed class WorkflowWinners(IGrainFactory grains, ProductClock time, IOptions<JourneyOptions> options)
 {
     private static readonly IReadOnlyDictionary<string, string> None = new Dictionary<string, string>();
     private readonly ConcurrentDictionary<Guid, (Task<IReadOnlyDictionary<string, string>> Winners, DateTimeOffset Expires)> _cache = new();

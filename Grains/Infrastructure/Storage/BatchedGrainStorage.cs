@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Automator.Contacts;
 using Automator.Infrastructure.Protection;
+using Automator.Wakeups;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -15,8 +16,8 @@ namespace Automator.Infrastructure.Storage;
 /// coalesced into one multi-row statement (PostgreSQL takes far more rows per second in batches than in single-row
 /// statements); each row keeps optimistic concurrency on its own etag, and each grain's write completes only when its
 /// batch is committed, so "persist before acting" still holds. Reads that arrive together share one query the same way.
-/// State that waits for a time (<see cref="IHasWakeTime"/>) has that time written in the same statement, into the wake
-/// index the wake shards poll. A contact's names and sensitive properties are stored encrypted (<see cref="ContactFieldCipher"/>).
+/// State that waits for a time has that time written in the same statement, into the wake index the wake shards poll
+/// (<see cref="WakeColumns"/>: the wake-ups component says what goes in those columns). A contact's names and sensitive properties are stored encrypted (<see cref="ContactFieldCipher"/>).
 /// </summary>
 public sealed class BatchedGrainStorage : IGrainStorage, IAsyncDisposable
 {
@@ -48,7 +49,7 @@ public sealed class BatchedGrainStorage : IGrainStorage, IAsyncDisposable
 
     private sealed record PendingRead(string GrainId, string StateName, TaskCompletionSource<StoredState?> Done);
 
-    private sealed record PendingWrite(string GrainId, string StateName, long? ExpectedEtag, byte[] Payload, DateTimeOffset? WakeAt, bool HasActiveJourneys, TaskCompletionSource<long?> Done);
+    private sealed record PendingWrite(string GrainId, string StateName, long? ExpectedEtag, byte[] Payload, DateTimeOffset? WakeAt, short? WakeSlot, bool HasActiveJourneys, TaskCompletionSource<long?> Done);
 
     public async Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
@@ -77,9 +78,9 @@ public sealed class BatchedGrainStorage : IGrainStorage, IAsyncDisposable
     public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         var expected = long.TryParse(grainState.ETag, System.Globalization.CultureInfo.InvariantCulture, out var etag) ? etag : (long?)null;
-        var wakeAt = (grainState.State as IHasWakeTime)?.WakeAt;
+        var (wakeAt, wakeSlot) = WakeColumns.Of(grainId.ToString(), grainState.State);
         var payload = grainState.State is ContactState { Profile: { } profile } ? SerializeProtected(grainState.State, profile) : _serializer.Serialize(grainState.State).ToArray();
-        var write = new PendingWrite(grainId.ToString(), stateName, expected, payload, wakeAt,
+        var write = new PendingWrite(grainId.ToString(), stateName, expected, payload, wakeAt, wakeSlot,
             (grainState.State as IHasActiveJourneys)?.HasActiveJourneys ?? false, new TaskCompletionSource<long?>(TaskCreationOptions.RunContinuationsAsynchronously));
         _queue.Writer.TryWrite(write);
         var written = await write.Done.Task;
@@ -242,7 +243,7 @@ public sealed class BatchedGrainStorage : IGrainStorage, IAsyncDisposable
         command.Parameters.Add(new NpgsqlParameter { Value = batch.Select(b => b.ExpectedEtag).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
         command.Parameters.Add(new NpgsqlParameter { Value = batch.Select(b => b.Payload).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
         command.Parameters.Add(new NpgsqlParameter { Value = batch.Select(b => b.WakeAt?.UtcDateTime).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
-        command.Parameters.Add(new NpgsqlParameter { Value = batch.Select(b => b.WakeAt is null ? null : (short?)WakeSlots.Of(b.GrainId)).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Smallint });
+        command.Parameters.Add(new NpgsqlParameter { Value = batch.Select(b => b.WakeSlot).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Smallint });
         command.Parameters.Add(new NpgsqlParameter { Value = batch.Select(b => b.HasActiveJourneys).ToArray() });
         var results = new Dictionary<(string, string), long>();
         await using var reader = await command.ExecuteReaderAsync();

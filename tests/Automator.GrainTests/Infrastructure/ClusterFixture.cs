@@ -1,4 +1,5 @@
 using Automator.Infrastructure.Storage;
+using Automator.Infrastructure.Time;
 using Automator.Workflows;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -7,8 +8,12 @@ using Orleans.TestingHost;
 
 namespace Automator.GrainTests.Infrastructure;
 
-/// <summary>One in-process silo with memory storage, in-memory reminders and a fake clock, shared by the grain tests.</summary>
-public sealed class ClusterFixture : IAsyncLifetime
+/// <summary>
+/// One in-process silo with memory storage and in-memory reminders, shared by the grain tests. The engine runs on a fake
+/// clock (its <see cref="ProductClock"/>) that the tests advance; Orleans itself keeps the system clock, so its timers,
+/// response timeouts and reminder service behave as in production.
+/// </summary>
+public class ClusterFixture : IAsyncLifetime
 {
     // Monday 23 November 2026, 10:00 UTC.
     private static readonly DateTimeOffset Start = new(2026, 11, 23, 10, 0, 0, TimeSpan.Zero);
@@ -19,8 +24,8 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     public IServiceProvider SiloServices => ((InProcessSiloHandle)Cluster.Primary!).SiloHost!.Services;
 
-    /// <summary>This cluster's own fake clock (each silo gets a new one, so no two clusters share time).</summary>
-    public FakeTimeProvider Time => (FakeTimeProvider)SiloServices.GetRequiredService<TimeProvider>();
+    /// <summary>This cluster's own fake engine clock (each silo gets a new one, so no two clusters share time).</summary>
+    public FakeTimeProvider Time => (FakeTimeProvider)SiloServices.GetRequiredService<ProductClock>().Source;
 
     /// <summary>What this cluster's journeys asked delivery to send.</summary>
     public SendRecorder Sends => SiloServices.GetRequiredService<SendRecorder>();
@@ -29,19 +34,17 @@ public sealed class ClusterFixture : IAsyncLifetime
     {
         var builder = new TestClusterBuilder(1);
         builder.AddSiloBuilderConfigurator<SiloConfigurator>();
+        Configure(builder);
         Cluster = builder.Build();
         await Cluster.DeployAsync();
-
-        // The silo's own services (the reminder service's start-up read among them) run on the fake clock too:
-        // let them through their first timers before any test registers a reminder.
-        for (var i = 0; i < 40; i++)
-        {
-            Time.Advance(TimeSpan.FromSeconds(1));
-            await Task.Delay(25);
-        }
     }
 
     public async Task DisposeAsync() => await Cluster.DisposeAsync();
+
+    /// <summary>What a derived fixture adds to the silo.</summary>
+    protected virtual void Configure(TestClusterBuilder builder)
+    {
+    }
 
     /// <summary>Flushes the silo's buffered counters so that stats are current.</summary>
     public Task FlushCountersAsync() => SiloServices.GetRequiredService<CounterBuffer>().FlushAsync();
@@ -67,7 +70,7 @@ public sealed class ClusterFixture : IAsyncLifetime
             siloBuilder.AddMemoryGrainStorageAsDefault();
             siloBuilder.AddMemoryGrainStorage(BatchedGrainStorage.Name);
             siloBuilder.UseInMemoryReminderService();
-            siloBuilder.Services.AddSingleton<TimeProvider>(new FakeTimeProvider(Start));
+            siloBuilder.Services.AddSingleton(new ProductClock(new FakeTimeProvider(Start)));
             siloBuilder.Services.AddSingleton<SendRecorder>();
             siloBuilder.Services.AddSingleton<Automator.Journeys.ISendStep, RecordingSendStep>();
             siloBuilder.Services.AddAutomatorGrains(new ConfigurationBuilder().Build());

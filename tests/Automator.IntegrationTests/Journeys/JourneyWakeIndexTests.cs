@@ -1,5 +1,5 @@
 using Automator.Contacts;
-using Automator.Infrastructure.Storage;
+using Automator.Wakeups;
 using Automator.IntegrationTests.Infrastructure;
 using Automator.Journeys;
 using Automator.Workflows;

@@ -2,31 +2,32 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
-using Automator.Infrastructure.Storage;
+using Automator.Infrastructure.Time;
+using Automator.Journeys;
 
-namespace Automator.Journeys;
+namespace Automator.Wakeups;
 
 /// <summary>
-/// Wakes the waiting journeys of its slots. While active it polls the wake index on a grain timer and calls
-/// <see cref="IJourneyGrain.WakeAsync"/> on what is due (or due within the lookahead: those arm their own timer for the
-/// exact time), a bounded number at a time. Its one reminder brings it back on a surviving silo when its silo is lost;
-/// each shard also keeps the next one active, so a lost shard returns as soon as the cluster notices the loss.
-/// Journeys decide from their own state, so a repeated or early wake does nothing.
+/// The shard loop: wakes the grains due in its slots. While active it polls the wake index on a grain timer (on the silo's
+/// clock, reading the engine's clock for "now") and calls <see cref="IWakeableGrain.WakeAsync"/> on what is due (or due
+/// within the lookahead: journeys arm their own timer for the exact time), a bounded number at a time, each due time once
+/// (<see cref="WakeDispatchLog"/>). Its one reminder brings it back on a surviving silo when its silo is lost; each shard
+/// also keeps the next one active, so a lost shard returns as soon as the cluster notices the loss. Woken grains decide
+/// from their own state, so a repeated or early wake does nothing.
 /// </summary>
-public sealed class JourneyWakeShardGrain(
-    IJourneyWakeIndex index,
-    TimeProvider time,
+/// <remarks>The grain type keeps its first name, <c>journeywakeshard</c>: stored reminders name it.</remarks>
+[GrainType("journeywakeshard")]
+public sealed class WakeShardGrain(
+    IWakeups index,
+    ProductClock time,
     IOptions<JourneyOptions> options,
     IOptions<ReminderOptions> reminderOptions,
-    ILogger<JourneyWakeShardGrain> logger) : Grain, IJourneyWakeShardGrain, IRemindable
+    ILogger<WakeShardGrain> logger) : Grain, IWakeShardGrain, IRemindable
 {
     private const string ReminderName = "wake-shard";
     private const int PollsPerNeighbourCheck = 20;
-    private static readonly TimeSpan RedispatchAfter = TimeSpan.FromSeconds(10);
     private readonly JourneyOptions _options = options.Value;
-
-    // Journeys this shard already woke for a given due time: not woken again for that time until RedispatchAfter.
-    private readonly Dictionary<GrainId, (DateTimeOffset Due, DateTimeOffset RetryAfter)> _dispatched = [];
+    private readonly WakeDispatchLog _dispatched = new(WakeDispatchLog.DefaultRedispatchAfter);
     private short[] _slots = [];
     private int _shard;
     private int _shards;
@@ -70,12 +71,7 @@ public sealed class JourneyWakeShardGrain(
         while (!cancellationToken.IsCancellationRequested)
         {
             var now = time.GetUtcNow();
-            foreach (var expired in _dispatched.Where(d => d.Value.RetryAfter <= now).Select(d => d.Key).ToList())
-            {
-                _dispatched.Remove(expired);
-            }
-
-            IReadOnlyList<DueJourney> due;
+            IReadOnlyList<DueWakeup> due;
             try
             {
                 due = await index.DueAsync(_slots, now + _options.WakeLookahead, _options.WakeBatch, cancellationToken);
@@ -86,12 +82,7 @@ public sealed class JourneyWakeShardGrain(
                 return;
             }
 
-            var wakes = due.Where(d => !(_dispatched.TryGetValue(d.Journey, out var seen) && seen.Due == d.DueAt)).ToList();
-            foreach (var wake in wakes)
-            {
-                _dispatched[wake.Journey] = (wake.DueAt, (wake.DueAt > now ? wake.DueAt : now) + RedispatchAfter);
-            }
-
+            var wakes = _dispatched.Take(due, now);
             await WakeAllAsync(wakes);
 
             // A full page means more are due now: read on instead of waiting for the next tick.
@@ -102,7 +93,7 @@ public sealed class JourneyWakeShardGrain(
         }
     }
 
-    private async Task WakeAllAsync(List<DueJourney> wakes)
+    private async Task WakeAllAsync(List<DueWakeup> wakes)
     {
         var running = new List<Task>(Math.Min(wakes.Count, _options.WakeConcurrency));
         foreach (var wake in wakes)
@@ -118,16 +109,16 @@ public sealed class JourneyWakeShardGrain(
         await Task.WhenAll(running);
     }
 
-    private async Task WakeAsync(DueJourney due)
+    private async Task WakeAsync(DueWakeup due)
     {
         try
         {
-            await GrainFactory.GetGrain<IJourneyGrain>(due.Journey).WakeAsync();
+            await GrainFactory.GetGrain<IWakeableGrain>(due.Grain).WakeAsync();
         }
         catch (Exception ex)
         {
-            logger.LogWarning(ex, "Waking journey {Journey} failed; it is woken again shortly.", due.Journey);
-            _dispatched[due.Journey] = (due.DueAt, time.GetUtcNow() + (4 * _options.WakePollInterval));
+            logger.LogWarning(ex, "Waking {Grain} failed; it is woken again shortly.", due.Grain);
+            _dispatched.Failed(due, time.GetUtcNow() + (4 * _options.WakePollInterval));
         }
     }
 
@@ -161,27 +152,27 @@ public sealed class JourneyWakeShardGrain(
             return;
         }
 
-        var next = GrainFactory.GetGrain<IJourneyWakeShardGrain>((_shard + 1) % _shards);
+        var next = GrainFactory.GetGrain<IWakeShardGrain>((_shard + 1) % _shards);
         next.StartAsync().ContinueWith(
             t => logger.LogDebug(t.Exception, "Wake shard {Shard} could not reach the next shard yet.", _shard),
             CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Current);
     }
 }
 
-public static class JourneyWakeShardExtensions
+public static class WakeShardExtensions
 {
     /// <summary>Every silo activates the wake shards when it starts, so wakes begin without waiting for a reminder tick.</summary>
-    public static ISiloBuilder AddJourneyWakeShards(this ISiloBuilder silo) =>
+    public static ISiloBuilder AddWakeShards(this ISiloBuilder silo) =>
         silo.AddStartupTask((services, cancellationToken) =>
         {
             var grains = services.GetRequiredService<IGrainFactory>();
             var shards = Math.Max(1, services.GetRequiredService<IOptions<JourneyOptions>>().Value.WakeShards);
-            var logger = services.GetRequiredService<ILogger<JourneyWakeShardGrain>>();
+            var logger = services.GetRequiredService<ILogger<WakeShardGrain>>();
             _ = Task.Run(async () =>
             {
                 try
                 {
-                    await Task.WhenAll(Enumerable.Range(0, shards).Select(shard => grains.GetGrain<IJourneyWakeShardGrain>(shard).StartAsync()));
+                    await Task.WhenAll(Enumerable.Range(0, shards).Select(shard => grains.GetGrain<IWakeShardGrain>(shard).StartAsync()));
                 }
                 catch (Exception ex)
                 {

@@ -1,14 +1,14 @@
-using Automator.Infrastructure.Storage;
 using Automator.Journeys;
+using Automator.Wakeups;
 using Orleans.Runtime;
 
-namespace Automator.UnitTests.Journeys;
+namespace Automator.UnitTests.Wakeups;
 
 public sealed class WakeIndexTests
 {
-    private static readonly DateTimeOffset Now = new(2026, 11, 23, 10, 0, 0, TimeSpan.Zero);
+    internal static readonly DateTimeOffset Now = new(2026, 11, 23, 10, 0, 0, TimeSpan.Zero);
 
-    private static GrainId Journey() => GrainId.Create("journey", JourneyKey.Of(Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid()));
+    internal static GrainId Journey() => GrainId.Create("journey", JourneyKey.Of(Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid()));
 
     [Theory]
     [InlineData(1)]
@@ -50,24 +50,24 @@ public sealed class WakeIndexTests
     [Fact]
     public async Task In_memory_index_returns_due_journeys_of_the_shards_slots_earliest_first()
     {
-        var index = new InMemoryJourneyWakeIndex();
+        var index = new InMemoryWakeups();
         var early = Journey();
         var late = Journey();
         var future = Journey();
         var ended = Journey();
-        index.Noted(late, Now.AddSeconds(-1));
-        index.Noted(early, Now.AddMinutes(-5));
-        index.Noted(future, Now.AddHours(1));
-        index.Noted(ended, Now.AddMinutes(-1));
-        index.Noted(ended, null);
+        index.Schedule(late, Now.AddSeconds(-1));
+        index.Schedule(early, Now.AddMinutes(-5));
+        index.Schedule(future, Now.AddHours(1));
+        index.Schedule(ended, Now.AddMinutes(-1));
+        index.Cancel(ended);
         var all = Enumerable.Range(0, WakeSlots.Count).Select(i => (short)i).ToArray();
 
         var due = await index.DueAsync(all, Now, 10, CancellationToken.None);
 
-        Assert.Equal([early, late], due.Select(d => d.Journey));
+        Assert.Equal([early, late], due.Select(d => d.Grain));
         var ownSlot = WakeSlots.Of(early.ToString());
         var other = await index.DueAsync(all.Where(s => s != ownSlot).ToArray(), Now, 10, CancellationToken.None);
-        Assert.DoesNotContain(early, other.Select(d => d.Journey));
+        Assert.DoesNotContain(early, other.Select(d => d.Grain));
         Assert.Single(await index.DueAsync(all, Now, 1, CancellationToken.None));
     }
 
@@ -99,5 +99,30 @@ public sealed class WakeIndexTests
         state.PendingSends.Add(new PendingSend { SendKey = "journey-1:welcome:1", StepId = "welcome" });
 
         Assert.Equal(Now.AddSeconds(5), state.WakeAt);
+    }
+
+    [Fact]
+    public void Storage_writes_a_due_time_and_its_slot_only_for_state_that_waits()
+    {
+        var journey = Journey().ToString();
+        var waiting = new JourneyState { Status = JourneyStatus.Waiting, DueAt = Now.AddDays(2) };
+
+        Assert.Equal((Now.AddDays(2), WakeSlots.Of(journey)), WakeColumns.Of(journey, waiting));
+        Assert.Equal((null, null), WakeColumns.Of(journey, new JourneyState { Status = JourneyStatus.Completed, DueAt = Now }));
+        Assert.Equal((null, null), WakeColumns.Of(journey, new object()));
+    }
+
+    [Fact]
+    public async Task Rescheduling_moves_a_grain_to_its_new_due_time()
+    {
+        var index = new InMemoryWakeups();
+        var journey = Journey();
+        var all = Enumerable.Range(0, WakeSlots.Count).Select(i => (short)i).ToArray();
+        index.Schedule(journey, Now.AddMinutes(-1));
+
+        index.Schedule(journey, Now.AddDays(1));
+
+        Assert.Empty(await index.DueAsync(all, Now, 10, CancellationToken.None));
+        Assert.Equal([new DueWakeup(journey, Now.AddDays(1))], await index.DueAsync(all, Now.AddDays(1), 10, CancellationToken.None));
     }
 }
