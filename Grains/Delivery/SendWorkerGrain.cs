@@ -54,7 +54,7 @@ public sealed class SendWorkerGrain(
 
     // How long before its slot a paced request starts: its headers go out and its sends are marked in flight, then the
     // body waits for the slot (see RequestStart).
-    private static readonly TimeSpan MarkLead = TimeSpan.FromMilliseconds(20);
+    private static readonly TimeSpan MarkLead = TimeSpan.FromMilliseconds(50);
     private const int MaxForfeits = 5;
 
     // Slots closer than this are beyond timer precision: such rates are paced by the lease as a whole, never forfeited.

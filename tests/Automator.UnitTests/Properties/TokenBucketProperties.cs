@@ -34,19 +34,23 @@ public sealed class TokenBucketProperties
         StepGen.Array[1, 200],
         (rate, burst, lead, horizon, headroom, quota, steps) => new Scenario(rate, burst, lead, horizon, headroom, quota, steps));
 
+    /// <summary>The generated pacing settings; everything else as a provider account gets it by default.</summary>
+    private static TokenBucketOptions Options(double rate, int burst, int leadMilliseconds, int horizonMilliseconds) => new()
+    {
+        RatePerSecond = rate,
+        Burst = burst,
+        LeaseLead = TimeSpan.FromMilliseconds(leadMilliseconds),
+        LeaseHorizon = TimeSpan.FromMilliseconds(horizonMilliseconds),
+    };
+
     /// <summary>Runs the scenario; returns every granted slot and, per UTC day, the slots granted minus those returned.</summary>
     private static (List<DateTimeOffset> Slots, Dictionary<DateOnly, long> PerDay) Run(Scenario s)
     {
         var time = new FakeTimeProvider(Start);
-        var bucket = new TokenBucket(new TokenBucketOptions
-        {
-            RatePerSecond = s.Rate,
-            Burst = s.Burst,
-            LeaseLead = TimeSpan.FromMilliseconds(s.LeadMilliseconds),
-            LeaseHorizon = TimeSpan.FromMilliseconds(s.HorizonMilliseconds),
-            Headroom = s.Headroom,
-            DailyQuota = s.Quota,
-        }, time);
+        var options = Options(s.Rate, s.Burst, s.LeadMilliseconds, s.HorizonMilliseconds);
+        options.Headroom = s.Headroom;
+        options.DailyQuota = s.Quota;
+        var bucket = new TokenBucket(options, time);
         var slots = new List<DateTimeOffset>();
         var perDay = new Dictionary<DateOnly, long>();
         // Leases whose unused slots may still come back, oldest first: a worker holds several at once and reports late.
@@ -168,13 +172,7 @@ public sealed class TokenBucketProperties
         gen.Sample(s =>
         {
             var time = new FakeTimeProvider(Start);
-            var bucket = new TokenBucket(new TokenBucketOptions
-            {
-                RatePerSecond = s.Rate,
-                Burst = s.Burst,
-                LeaseLead = TimeSpan.FromMilliseconds(s.Lead),
-                LeaseHorizon = TimeSpan.FromMilliseconds(s.Horizon),
-            }, time);
+            var bucket = new TokenBucket(Options(s.Rate, s.Burst, s.Lead, s.Horizon), time);
             var slots = new List<DateTimeOffset>();
             var end = Start.AddSeconds(s.Seconds);
             while (time.GetUtcNow() < end)
