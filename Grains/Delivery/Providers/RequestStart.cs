@@ -80,7 +80,9 @@ public sealed class RequestStart(Func<CancellationToken, Task<bool>> mark, DateT
         {
             await Task.Delay(wait, time, cancellationToken);
         }
-        else if (-wait > lateTolerance)
+
+        // Checked last, after the wait too: a timer that fires late (a busy thread pool) must not send the body late.
+        if (time.GetUtcNow() - bodyAt > lateTolerance)
         {
             State = RequestStartState.Late;
             throw new RequestAbandonedException(State);
