@@ -47,6 +47,9 @@ public sealed class ProviderLease
     [Id(3)] public TimeSpan RetryAfter { get; init; }
     [Id(4)] public ProviderCircuitState Circuit { get; init; }
     [Id(5)] public bool Paused { get; init; }
+
+    /// <summary>The UTC day whose quota the slots count against; unused ones are handed back with it.</summary>
+    [Id(6)] public DateOnly Day { get; init; }
 }
 
 [GenerateSerializer, Alias("delivery.provider-report")]
@@ -60,8 +63,24 @@ public sealed class ProviderReport
 
     [Id(2)] public int Throttled { get; set; }
 
-    /// <summary>Leased slots the worker did not use.</summary>
+    /// <summary>Leased slots the worker did not use, in all.</summary>
     [Id(3)] public int Unused { get; set; }
+
+    /// <summary>
+    /// The same unused slots by the UTC day of the lease they came from (<see cref="ProviderLease.Day"/>), so a return
+    /// that arrives after midnight credits the day it was leased in, not the new one.
+    /// </summary>
+    [Id(4)] public Dictionary<DateOnly, int> UnusedByDay { get; set; } = [];
+
+    /// <summary>Hands back <paramref name="count"/> slots of a lease made on <paramref name="day"/>.</summary>
+    public void Return(int count, DateOnly day)
+    {
+        if (count > 0)
+        {
+            Unused += count;
+            UnusedByDay[day] = UnusedByDay.GetValueOrDefault(day) + count;
+        }
+    }
 
     public bool IsEmpty => Outcomes.Count == 0 && Unused == 0;
 }

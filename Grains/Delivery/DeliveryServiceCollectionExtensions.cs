@@ -30,9 +30,12 @@ public static class DeliveryServiceCollectionExtensions
         services.TryAddSingleton<MessageComposer>();
         services.TryAddSingleton<SendPreparation>();
 
+        services.AddTransient<RequestStartHandler>();
         services.AddHttpClient(DeliveryOptions.SendGrid, c => c.Timeout = options.ProviderTimeout)
+            .AddHttpMessageHandler<RequestStartHandler>()
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { MaxConnectionsPerServer = 256, PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
         services.AddHttpClient(DeliveryOptions.Ses, c => c.Timeout = options.ProviderTimeout)
+            .AddHttpMessageHandler<RequestStartHandler>()
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { MaxConnectionsPerServer = 256, PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
         services.AddSingleton<IEmailProvider>(sp => new OutboxEmailProvider(options, sp.GetRequiredService<TimeProvider>()));
         if (options.SendGridConfigured)

@@ -72,12 +72,17 @@ public sealed class ProviderGrain(
             Interval = lease.Interval,
             RetryAfter = lease.RetryAfter,
             Circuit = circuit,
+            Day = lease.Day,
         });
     }
 
     public Task ReportAsync(ProviderReport report)
     {
-        _bucket.Return(report.Unused);
+        foreach (var (day, unused) in report.UnusedByDay)
+        {
+            _bucket.Return(unused, day);
+        }
+
         if (report.Unused > 0)
         {
             // Half-open grants only single probe leases, so a slot handed back now is a probe that sent nothing.

@@ -2,6 +2,7 @@ using Automator.Live;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Automator.Infrastructure.Telemetry;
+using Automator.Delivery.Intake;
 using Automator.Delivery.Providers;
 using Automator.Delivery.SendLog;
 using Microsoft.Extensions.Logging;
@@ -50,7 +51,10 @@ public sealed class SendWorkerGrain(
     private static readonly Counter<long> Sends = AutomatorMeters.Meter.CreateCounter<long>("automator.delivery.sends", description: "Provider calls by provider and outcome");
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(10);
     private static readonly TimeSpan ViewLifetime = TimeSpan.FromMilliseconds(250);
-    private static readonly TimeSpan LateTolerance = TimeSpan.FromMilliseconds(10);
+
+    // How long before its slot a paced request starts: its headers go out and its sends are marked in flight, then the
+    // body waits for the slot (see RequestStart).
+    private static readonly TimeSpan MarkLead = TimeSpan.FromMilliseconds(50);
     private const int MaxForfeits = 5;
 
     // Slots closer than this are beyond timer precision: such rates are paced by the lease as a whole, never forfeited.
@@ -62,8 +66,19 @@ public sealed class SendWorkerGrain(
     private List<SendOutcomeRecord> _outcomes = [];
     private List<Job> _retries = [];
     private IGrainTimer? _timer;
+    private Coalescer<MarkRequest, IReadOnlySet<Guid>> _marks = null!;
     private int _inFlight;
     private bool _pumping;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        // Requests starting at about the same time (several slots, several worker activations' sends are separate)
+        // share one statement that marks their sends in flight.
+        _marks = new Coalescer<MarkRequest, IReadOnlySet<Guid>>(MarkBatchAsync, 1000, logger);
+        return Task.CompletedTask;
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => await _marks.DisposeAsync();
 
     public Task EnqueueAsync(Dispatch dispatch) => EnqueueManyAsync([dispatch]);
 
@@ -123,59 +138,23 @@ public sealed class SendWorkerGrain(
                 }
 
                 var jobs = _queue.Take(lease.Count, time.GetUtcNow());
-                if (jobs.Count < lease.Count)
-                {
-                    Report(route.Provider).Unused += lease.Count - jobs.Count;
-                }
-
-                IReadOnlySet<Guid> moved;
-                try
-                {
-                    moved = await sendLog.MarkSendingAsync(jobs.Select(j => j.Ref).ToArray(), route.Provider);
-                }
-                catch (Exception ex)
-                {
-                    // Nothing was sent: put the batch back and give the slots back.
-                    logger.LogError(ex, "Marking {Count} sends as sending failed; they stay queued.", jobs.Count);
-                    var later = time.GetUtcNow() + TimeSpan.FromSeconds(1);
-                    foreach (var job in jobs)
-                    {
-                        _queue.Enqueue(job.Email.OrganizationId, job.Transactional, job, later);
-                    }
-
-                    Report(route.Provider).Unused += jobs.Count;
-                    break;
-                }
-
-                var slot = 0;
-                var ready = new List<(Job Job, DateTimeOffset Slot)>(jobs.Count);
-                foreach (var job in jobs)
-                {
-                    if (moved.Contains(job.Ref.Id))
-                    {
-                        ready.Add((job, lease.FirstSlot + (lease.Interval * slot++)));
-                    }
-                    else
-                    {
-                        // Already sent, failed or unknown (a duplicate delivery of the same dispatch): never send again.
-                        Report(route.Provider).Unused++;
-                    }
-                }
-
+                ReturnSlots(route.Provider, lease.Day, lease.Count - jobs.Count);
                 var paced = lease.Interval >= MinimumPacedInterval;
                 // Paced slots go one by one, so the rate holds per message; unpaced ones with shared content go together.
+                // Nothing is marked 'sending' here: each request marks its own sends when it starts.
                 var maxBatch = !paced && providers.Get(route.Provider) is IBatchingEmailProvider batching ? batching.MaxBatch : 1;
-                foreach (var group in PersonalizationBatches.Group(ready, r => r.Job.Email.Shared?.Key, maxBatch))
+                var slotted = jobs.Select((job, i) => (Job: job, Slot: lease.FirstSlot + (lease.Interval * i))).ToList();
+                foreach (var group in PersonalizationBatches.Group(slotted, r => r.Job.Email.Shared?.Key, maxBatch))
                 {
                     _inFlight += group.Count;
                     if (group.Count == 1)
                     {
                         var (job, at) = group[0];
-                        _ = SendAsync(job, route.Provider, at, mayForfeit: paced && job.Forfeits < MaxForfeits);
+                        _ = SendAsync(job, route.Provider, at, lease.Day, LateToleranceFor(lease.Interval), mayForfeit: paced && job.Forfeits < MaxForfeits);
                     }
                     else
                     {
-                        _ = SendBatchAsync(group.Select(r => r.Job).ToArray(), route.Provider, group[^1].Slot);
+                        _ = SendBatchAsync(group.Select(r => r.Job).ToArray(), route.Provider, group[^1].Slot, lease.Day);
                     }
                 }
 
@@ -192,9 +171,10 @@ public sealed class SendWorkerGrain(
         }
     }
 
-    private async Task SendAsync(Job job, string providerName, DateTimeOffset slot, bool mayForfeit)
+    private async Task SendAsync(Job job, string providerName, DateTimeOffset slot, DateOnly leaseDay, TimeSpan lateTolerance, bool mayForfeit)
     {
         using var span = StartSendSpan(job.TraceParent, providerName, 1);
+        var start = new RequestStart(ct => MarkAsync([job.Ref], providerName, ct), slot, mayForfeit ? lateTolerance : TimeSpan.MaxValue, time);
         ProviderOutcome? outcome;
         try
         {
@@ -203,7 +183,9 @@ public sealed class SendWorkerGrain(
             // activation turn cannot delay a send past its slot and bunch it up with the next ones.
             outcome = await Task.Run(async () =>
             {
-                var wait = slot - time.GetUtcNow();
+                // The request starts a little before its slot, so that marking it in flight is done when the slot comes
+                // and its body leaves on the slot.
+                var wait = slot - MarkLead - time.GetUtcNow();
                 if (wait > TimeSpan.Zero)
                 {
                     await Task.Delay(wait, time);
@@ -211,12 +193,25 @@ public sealed class SendWorkerGrain(
 
                 // A slot missed by more than the tolerance (a stalled process) is forfeited rather than sent late:
                 // sending it now would bunch it with the next slots and exceed the provider's rate.
-                if (mayForfeit && time.GetUtcNow() - slot > LateTolerance)
+                if (mayForfeit && time.GetUtcNow() - slot > lateTolerance)
                 {
                     return null;
                 }
 
                 var started = Stopwatch.GetTimestamp();
+                using var current = RequestStart.Begin(start);
+                if (!provider.MarksAtRequestStart)
+                {
+                    try
+                    {
+                        await start.BeforeBodyAsync(CancellationToken.None);
+                    }
+                    catch (RequestAbandonedException)
+                    {
+                        return null;
+                    }
+                }
+
                 var answer = await provider.SendAsync(job.Email);
                 measurements.ProviderCalled(providerName, Name(answer.Kind), Stopwatch.GetElapsedTime(started));
                 return answer;
@@ -228,28 +223,49 @@ public sealed class SendWorkerGrain(
         }
 
         _inFlight--;
-        if (outcome is null)
+        switch (start.State)
         {
-            job.Forfeits++;
-            Report(providerName).Unused++;
-            _outcomes.Add(new SendOutcomeRecord(job.Ref, SendStatus.Queued, null, null, null, time.GetUtcNow()));
-            _retries.Add(job);
-            return;
+            case RequestStartState.Refused:
+                // Already sent, failed or unknown (a duplicate delivery of the same dispatch), taken over by another silo,
+                // or its organization paused: never send again; the worker drops it.
+                ReturnSlots(providerName, leaseDay, 1);
+                return;
+            case RequestStartState.MarkFailed:
+                // Nothing was sent and the row is still queued: try again a little later.
+                logger.LogError("Marking send {SendKey} as sending failed; it stays queued.", job.Email.SendKey);
+                ReturnSlots(providerName, leaseDay, 1);
+                job.NotBefore = time.GetUtcNow() + TimeSpan.FromSeconds(1);
+                _retries.Add(job);
+                return;
+            case RequestStartState.Late:
+                // Marked, but its body never left: back to queued, and a later slot.
+                job.Forfeits++;
+                ReturnSlots(providerName, leaseDay, 1);
+                _outcomes.Add(new SendOutcomeRecord(job.Ref, SendStatus.Queued, null, null, null, time.GetUtcNow()));
+                _retries.Add(job);
+                return;
+            case RequestStartState.NotStarted when outcome is null:
+                // Forfeited before the request started: the row never left 'queued'.
+                job.Forfeits++;
+                ReturnSlots(providerName, leaseDay, 1);
+                _retries.Add(job);
+                return;
         }
 
-        Settle(job, providerName, outcome);
+        Settle(job, providerName, NeverAmbiguousUnlessStarted(outcome!, start.State));
     }
 
     /// <summary>One request for messages sharing their content; its one answer settles every send in it.</summary>
-    private async Task SendBatchAsync(IReadOnlyList<Job> jobs, string providerName, DateTimeOffset slot)
+    private async Task SendBatchAsync(IReadOnlyList<Job> jobs, string providerName, DateTimeOffset slot, DateOnly leaseDay)
     {
         using var span = StartSendSpan(jobs[0].TraceParent, providerName, jobs.Count);
         ProviderOutcome outcome;
+        IReadOnlyList<Job> moved = [];
+        var markFailed = false;
         try
         {
             var provider = (IBatchingEmailProvider)providers.Get(providerName);
-            var emails = jobs.Select(j => j.Email).ToArray();
-            outcome = await Task.Run(async () =>
+            (outcome, moved, markFailed) = await Task.Run(async () =>
             {
                 var wait = slot - time.GetUtcNow();
                 if (wait > TimeSpan.Zero)
@@ -257,23 +273,94 @@ public sealed class SendWorkerGrain(
                     await Task.Delay(wait, time);
                 }
 
+                // Marked in flight just before the request, all in one statement; only the sends that moved go in it.
+                IReadOnlySet<Guid> marked;
+                try
+                {
+                    marked = await _marks.SubmitAsync(new MarkRequest(jobs.Select(j => j.Ref).ToArray(), providerName));
+                }
+                catch (Exception)
+                {
+                    return (ProviderOutcome.Transient("marking failed"), (IReadOnlyList<Job>)[], true);
+                }
+
+                var going = jobs.Where(j => marked.Contains(j.Ref.Id)).ToArray();
+                if (going.Length == 0)
+                {
+                    return (ProviderOutcome.Transient("nothing to send"), going, false);
+                }
+
                 var started = Stopwatch.GetTimestamp();
-                var answer = await provider.SendBatchAsync(emails);
+                var answer = await provider.SendBatchAsync(going.Select(j => j.Email).ToArray());
                 measurements.ProviderCalled(providerName, Name(answer.Kind), Stopwatch.GetElapsedTime(started));
-                return answer;
+                return (answer, going, false);
             });
         }
         catch (Exception ex)
         {
             outcome = ProviderOutcome.Transient(ex.GetType().Name + ": " + ex.Message);
+            moved = jobs;
         }
 
         _inFlight -= jobs.Count;
-        foreach (var job in jobs)
+        ReturnSlots(providerName, leaseDay, jobs.Count - moved.Count);
+        if (markFailed)
+        {
+            logger.LogError("Marking {Count} sends as sending failed; they stay queued.", jobs.Count);
+            var later = time.GetUtcNow() + TimeSpan.FromSeconds(1);
+            foreach (var job in jobs)
+            {
+                job.NotBefore = later;
+                _retries.Add(job);
+            }
+
+            return;
+        }
+
+        foreach (var job in moved)
         {
             Settle(job, providerName, outcome);
         }
     }
+
+    /// <summary>Marks sends in flight for a starting request; concurrent requests share one statement.</summary>
+    private async Task<bool> MarkAsync(SendRef[] refs, string provider, CancellationToken cancellationToken)
+    {
+        var moved = await _marks.SubmitAsync(new MarkRequest(refs, provider)).WaitAsync(cancellationToken);
+        return refs.All(r => moved.Contains(r.Id));
+    }
+
+    private async Task<IReadOnlyList<IReadOnlySet<Guid>>> MarkBatchAsync(IReadOnlyList<MarkRequest> requests)
+    {
+        var moved = new HashSet<Guid>();
+        foreach (var byProvider in requests.GroupBy(r => r.Provider, StringComparer.Ordinal))
+        {
+            moved.UnionWith(await sendLog.MarkSendingAsync(byProvider.SelectMany(r => r.Refs).ToArray(), byProvider.Key));
+        }
+
+        return requests.Select(_ => (IReadOnlySet<Guid>)moved).ToArray();
+    }
+
+    /// <summary>
+    /// A request whose body never left cannot have been accepted, whatever the client reports (a timeout while the
+    /// mark was waiting, an abandoned body): it is retried as a transient failure, never settled as unknown.
+    /// </summary>
+    private static ProviderOutcome NeverAmbiguousUnlessStarted(ProviderOutcome outcome, RequestStartState state) =>
+        outcome.Kind == OutcomeKind.Ambiguous && state != RequestStartState.InFlight
+            ? ProviderOutcome.Transient(outcome.Error ?? "the request did not start")
+            : outcome;
+
+    /// <summary>
+    /// How late a paced send may leave its slot: what keeps any one-second window at the provider within 1% over the rate
+    /// (slots of the last <c>tolerance</c> before a window can land in it), between 1 ms and 10 ms.
+    /// </summary>
+    internal static TimeSpan LateToleranceFor(TimeSpan interval)
+    {
+        var tolerance = TimeSpan.FromMilliseconds(10) - interval;
+        return tolerance < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : tolerance > TimeSpan.FromMilliseconds(10) ? TimeSpan.FromMilliseconds(10) : tolerance;
+    }
+
+    private void ReturnSlots(string provider, DateOnly leaseDay, int count) => Report(provider).Return(count, leaseDay);
 
     private void Settle(Job job, string providerName, ProviderOutcome outcome)
     {
@@ -395,6 +482,8 @@ public sealed class SendWorkerGrain(
     }
 
     private sealed record View(CircuitPosition Circuit, bool Paused, DateTimeOffset Until);
+
+    private sealed record MarkRequest(SendRef[] Refs, string Provider);
 
     private static readonly string[] OutcomeNames = Enum.GetNames<OutcomeKind>().Select(n => n.ToLowerInvariant()).ToArray();
 

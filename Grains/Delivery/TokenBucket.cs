@@ -21,10 +21,11 @@ public sealed class TokenBucketOptions
     public TimeSpan LeaseLead { get; set; } = TimeSpan.FromMilliseconds(50);
 
     /// <summary>
-    /// Fraction of the rate kept in reserve so that scheduling jitter between the lease and the wire never pushes a
-    /// one-second window at the provider over its limit.
+    /// Fraction of the rate kept in reserve. None by default: slots are spaced exactly <c>1/rate</c> apart, so any window
+    /// of one second holds the rate (plus the burst) and no more; the sending worker keeps the wire on the slots by
+    /// forfeiting a slot it reaches late rather than bunching sends (see <c>SendWorkerGrain</c>).
     /// </summary>
-    public double Headroom { get; set; } = 0.03;
+    public double Headroom { get; set; }
 
     /// <summary>After a throttle the rate is multiplied by this (adaptive back-off)...</summary>
     public double ThrottleFactor { get; set; } = 0.5;
@@ -57,9 +58,10 @@ public sealed record WarmUpSchedule(DateOnly Start, IReadOnlyList<long> DailyLim
 
 /// <summary>
 /// A grant of <see cref="Count"/> sends: send i may go at <c>FirstSlot + i * Interval</c>. When nothing is granted,
-/// <see cref="RetryAfter"/> says when asking again can help.
+/// <see cref="RetryAfter"/> says when asking again can help. <see cref="Day"/> is the UTC day whose quota the slots were
+/// counted against: slots handed back unused are credited to that day only.
 /// </summary>
-public readonly record struct RateLease(int Count, DateTimeOffset FirstSlot, TimeSpan Interval, TimeSpan RetryAfter)
+public readonly record struct RateLease(int Count, DateTimeOffset FirstSlot, TimeSpan Interval, TimeSpan RetryAfter, DateOnly Day)
 {
     public DateTimeOffset SlotOf(int index) => FirstSlot + Interval * index;
 }
@@ -160,12 +162,12 @@ public sealed class TokenBucket
         Recover(now);
         if (requested <= 0)
         {
-            return new RateLease(0, now, TimeSpan.Zero, TimeSpan.Zero);
+            return new RateLease(0, now, TimeSpan.Zero, TimeSpan.Zero, _day);
         }
 
         if (now < _blockedUntil)
         {
-            return new RateLease(0, now, TimeSpan.Zero, _blockedUntil - now);
+            return new RateLease(0, now, TimeSpan.Zero, _blockedUntil - now, _day);
         }
 
         var limit = Min(_options.DailyQuota, _options.WarmUp?.LimitOn(_day));
@@ -173,7 +175,7 @@ public sealed class TokenBucket
         if (remainingToday == 0)
         {
             var tomorrow = new DateTimeOffset(_day.AddDays(1).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
-            return new RateLease(0, now, TimeSpan.Zero, tomorrow - now);
+            return new RateLease(0, now, TimeSpan.Zero, tomorrow - now, _day);
         }
 
         var interval = TimeSpan.FromSeconds(1 / (_rate * (1 - _options.Headroom)));
@@ -182,20 +184,25 @@ public sealed class TokenBucket
         var horizonEnd = now + _options.LeaseLead + _options.LeaseHorizon;
         if (first > horizonEnd)
         {
-            return new RateLease(0, now, interval, first - horizonEnd);
+            return new RateLease(0, now, interval, first - horizonEnd, _day);
         }
 
         var fits = (long)Math.Floor((horizonEnd - first) / interval) + 1;
         var count = (int)Math.Min(Math.Min(requested, fits), remainingToday);
         _nextSlot = first + interval * count;
         _usedToday += count;
-        return new RateLease(count, first < now ? now : first, interval, TimeSpan.Zero);
+        return new RateLease(count, first < now ? now : first, interval, TimeSpan.Zero, _day);
     }
 
-    /// <summary>Gives back slots a lease did not use (the worker had fewer sends than it asked for).</summary>
-    public void Return(int unused)
+    /// <summary>
+    /// Gives back slots a lease of <paramref name="leasedOn"/> did not use (the worker had fewer sends than it asked for).
+    /// They count back towards that day's quota only: slots of yesterday's lease handed back after UTC midnight credit
+    /// nothing, or today could exceed its quota by yesterday's returns.
+    /// </summary>
+    public void Return(int unused, DateOnly leasedOn)
     {
-        if (unused > 0)
+        RollDay(_time.GetUtcNow());
+        if (unused > 0 && leasedOn == _day)
         {
             _usedToday = Math.Max(0, _usedToday - unused);
         }

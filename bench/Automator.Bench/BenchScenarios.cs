@@ -11,6 +11,7 @@ public static class BenchScenarios
         ["live-clients"] = LiveBench.RunClientsAsync,
         ["journeys"] = JourneyBench.RunAsync,
         ["delivery"] = DeliveryBench.RunAsync,
+        ["rate"] = RateBench.RunAsync,
         ["contact-cipher"] = CipherBench.RunAsync,
         ["webhooks"] = WebhookBench.RunAsync,
         ["tracking"] = TrackingBench.RunAsync,

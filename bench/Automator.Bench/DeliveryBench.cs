@@ -104,7 +104,7 @@ public static class DeliveryBench
         }
     }
 
-    private static async Task SendManyAsync(IGrainFactory grains, Guid organizationId, Guid templateId, int count, string prefix)
+    internal static async Task SendManyAsync(IGrainFactory grains, Guid organizationId, Guid templateId, int count, string prefix)
     {
         var delivery = grains.GetGrain<IDeliveryGrain>(0);
         var next = -1;
@@ -130,7 +130,7 @@ public static class DeliveryBench
         await Task.WhenAll(workers);
     }
 
-    private static async Task<WebApplication> StartSiloAsync(string sendGridUrl, string? connectionString)
+    internal static async Task<WebApplication> StartSiloAsync(string sendGridUrl, string? connectionString, IReadOnlyDictionary<string, string?>? overrides = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
         var settings = new Dictionary<string, string?>
@@ -151,6 +151,11 @@ public static class DeliveryBench
             ["Automator:Providers:SendGrid:Burst"] = "1000",
             ["Urls"] = "http://127.0.0.1:0",
         };
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+
         builder.Configuration.AddInMemoryCollection(settings);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Logging.AddFilter("Automator", LogLevel.Information);
@@ -161,7 +166,7 @@ public static class DeliveryBench
         return app;
     }
 
-    private static async Task SeedAsync(IServiceProvider services, string? connectionString, Guid organizationId, Guid templateId)
+    internal static async Task SeedAsync(IServiceProvider services, string? connectionString, Guid organizationId, Guid templateId)
     {
         const string Subject = "Welcome, {{ contact.firstName | default: \"there\" }}";
         const string Html = "<html><body><h1>Hi {{ contact.firstName | default: \"there\" }}</h1><p>Thanks for choosing the {{ event.properties.plan }} plan and the {{ event.properties.item }}.</p><p><a href=\"https://shop.example/start\">Get started</a> or <a href=\"https://shop.example/help\">read the guide</a>.</p></body></html>";
@@ -189,7 +194,7 @@ public static class DeliveryBench
         await template.ExecuteNonQueryAsync();
     }
 
-    private static void Progress(string message) => Console.Error.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] {message}");
+    internal static void Progress(string message) => Console.Error.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] {message}");
 
     private static long Heap()
     {
@@ -199,7 +204,7 @@ public static class DeliveryBench
         return GC.GetTotalMemory(forceFullCollection: true);
     }
 
-    private static async Task WaitForAsync(Func<bool> condition, TimeSpan timeout)
+    internal static async Task WaitForAsync(Func<bool> condition, TimeSpan timeout)
     {
         var deadline = Stopwatch.StartNew();
         while (!condition())
@@ -213,16 +218,20 @@ public static class DeliveryBench
         }
     }
 
-    private static int Option(string[] args, string name, int fallback)
+    internal static int Option(string[] args, string name, int fallback)
     {
         var index = Array.IndexOf(args, name);
         return index >= 0 && index + 1 < args.Length && int.TryParse(args[index + 1], CultureInfo.InvariantCulture, out var value) ? value : fallback;
     }
 
-    /// <summary>SendGrid's <c>POST /v3/mail/send</c> answered with 202 on Kestrel at 127.0.0.1; counts what it accepted.</summary>
-    private sealed class FakeSendGrid : IAsyncDisposable
+    /// <summary>
+    /// SendGrid's <c>POST /v3/mail/send</c> answered with 202 on Kestrel at 127.0.0.1; counts what it accepted, and keeps
+    /// the time each request arrived whole (<see cref="Stopwatch"/> timestamps), for the rate scenario's windows.
+    /// </summary>
+    internal sealed class FakeSendGrid : IAsyncDisposable
     {
         private readonly WebApplication _app;
+        private readonly System.Collections.Concurrent.ConcurrentQueue<long> _arrivals = new();
         private long _received;
         private long _requests;
 
@@ -235,10 +244,14 @@ public static class DeliveryBench
         /// <summary>HTTP requests received since the last reset.</summary>
         public long Requests => Interlocked.Read(ref _requests);
 
+        /// <summary>When each request since the last reset arrived whole, in arrival order.</summary>
+        public long[] Arrivals => _arrivals.ToArray();
+
         public void Reset()
         {
             Interlocked.Exchange(ref _received, 0);
             Interlocked.Exchange(ref _requests, 0);
+            _arrivals.Clear();
         }
 
         public static async Task<FakeSendGrid> StartAsync()
@@ -265,6 +278,7 @@ public static class DeliveryBench
                     // The loopback measurement posts a plain body: one request, one count.
                 }
 
+                fake._arrivals.Enqueue(Stopwatch.GetTimestamp());
                 Interlocked.Add(ref fake._received, emails);
                 Interlocked.Increment(ref fake._requests);
                 http.Response.StatusCode = 202;

@@ -87,4 +87,10 @@ public interface IEmailProvider
 
     /// <summary>Sends one message and classifies the answer; never throws for provider or transport failures.</summary>
     Task<ProviderOutcome> SendAsync(OutboundEmail email, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// True when the provider's requests go through <see cref="RequestStartHandler"/>, which marks the sends in flight
+    /// when a request starts; otherwise the worker marks them just before calling the provider.
+    /// </summary>
+    bool MarksAtRequestStart => false;
 }

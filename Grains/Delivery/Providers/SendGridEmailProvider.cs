@@ -23,6 +23,8 @@ public sealed class SendGridEmailProvider : IBatchingEmailProvider
 
     public int MaxBatch => SendGridRequestBuilder.MaxPersonalizations;
 
+    public bool MarksAtRequestStart => true;
+
     public Task<ProviderOutcome> SendAsync(OutboundEmail email, CancellationToken cancellationToken = default) =>
         SendAsync(SendGridRequestBuilder.Single(email), cancellationToken);
 

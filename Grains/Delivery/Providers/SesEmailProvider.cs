@@ -16,6 +16,8 @@ public sealed partial class SesEmailProvider(HttpClient http, DeliveryOptions op
 
     public string Name => DeliveryOptions.Ses;
 
+    public bool MarksAtRequestStart => true;
+
     public static byte[] BuildBody(OutboundEmail email)
     {
         var headers = new List<object> { new { Name = "Message-ID", Value = email.MessageId } };

@@ -12,6 +12,9 @@ using WireMock.RequestBuilders;
 using Request = WireMock.RequestBuilders.Request;
 using WireMock.ResponseBuilders;
 using WireMock.Server;
+using WireMock.Settings;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 
 namespace Automator.IntegrationTests.Delivery;
 
@@ -28,12 +31,47 @@ public sealed class DeliveryHarness : IAsyncDisposable
     public const string SesRegion = "eu-west-1";
 
     private readonly List<AutomatorApp> _apps = [];
+    private readonly RequestStarts _sendGridStarts;
 
-    private DeliveryHarness(string? connectionString, WireMockServer sendGrid, WireMockServer ses)
+    private DeliveryHarness(string? connectionString, (WireMockServer Server, RequestStarts Starts) sendGrid, WireMockServer ses)
     {
         ConnectionString = connectionString;
-        SendGrid = sendGrid;
+        SendGrid = sendGrid.Server;
+        _sendGridStarts = sendGrid.Starts;
         Ses = ses;
+    }
+
+    /// <summary>
+    /// Requests to the fake SendGrid that started: counted when their headers arrive, before the body is read, so a request
+    /// whose sender died (or gave up) before sending its body counts too, though WireMock never logs it.
+    /// </summary>
+    public int SendGridRequestsStarted => _sendGridStarts.Count;
+
+    private static (WireMockServer, RequestStarts) StartCountingServer()
+    {
+        var starts = new RequestStarts();
+        var server = WireMockServer.Start(new WireMockServerSettings
+        {
+            PreWireMockMiddlewareInit = app => ((IApplicationBuilder)app).Use(async (context, next) =>
+            {
+                if (HttpMethods.IsPost(context.Request.Method) && context.Request.Path == SendGridPath)
+                {
+                    starts.Add();
+                }
+
+                await next(context);
+            }),
+        });
+        return (server, starts);
+    }
+
+    private sealed class RequestStarts
+    {
+        private int _count;
+
+        public int Count => Volatile.Read(ref _count);
+
+        public void Add() => Interlocked.Increment(ref _count);
     }
 
     public string? ConnectionString { get; }
@@ -60,7 +98,7 @@ public sealed class DeliveryHarness : IAsyncDisposable
         Action<IServiceCollection>? testServices = null)
     {
         var connectionString = durable ? await SharedPostgres.CreateMigratedDatabaseAsync("dlv") : null;
-        var harness = new DeliveryHarness(connectionString, WireMockServer.Start(), WireMockServer.Start());
+        var harness = new DeliveryHarness(connectionString, StartCountingServer(), WireMockServer.Start());
         harness.SendGridAccepts();
         harness.SesAccepts();
         var all = new Dictionary<string, string?>

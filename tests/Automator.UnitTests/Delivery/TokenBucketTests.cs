@@ -128,11 +128,51 @@ public sealed class TokenBucketTests
     public void Returned_slots_count_back_towards_the_daily_quota()
     {
         var (bucket, time) = Create(o => o.DailyQuota = 10);
-        bucket.Lease(10);
-        bucket.Return(4);
+        var lease = bucket.Lease(10);
+        bucket.Return(4, lease.Day);
         time.Advance(TimeSpan.FromSeconds(1));
 
         Assert.Equal(4, bucket.Lease(10).Count);
+    }
+
+    [Fact]
+    public void Slots_of_yesterdays_lease_handed_back_after_midnight_do_not_raise_todays_quota()
+    {
+        var (bucket, time) = Create(o => o.DailyQuota = 10);
+        time.Advance(TimeSpan.FromHours(14) - TimeSpan.FromMilliseconds(100)); // 23:59:59.9
+        var lastNight = bucket.Lease(10);
+        time.Advance(TimeSpan.FromMilliseconds(200));
+        var morning = bucket.Lease(10);
+
+        bucket.Return(6, lastNight.Day);
+        time.Advance(TimeSpan.FromSeconds(1));
+
+        Assert.Equal((10, 10), (lastNight.Count, morning.Count));
+        Assert.Equal(new DateOnly(2026, 3, 2), lastNight.Day);
+        Assert.Equal(new DateOnly(2026, 3, 3), morning.Day);
+        Assert.Equal(0, bucket.Lease(10).Count);
+        Assert.Equal(10, bucket.UsedToday);
+    }
+
+    [Fact]
+    public void Asked_on_time_with_the_default_settings_the_bucket_grants_the_full_configured_rate()
+    {
+        // The defaults, as a provider account gets them: no reserve below the configured rate.
+        var time = new FakeTimeProvider(Start);
+        var bucket = new TokenBucket(new TokenBucketOptions { RatePerSecond = 200 }, time);
+        var slots = new List<DateTimeOffset>();
+        for (var tick = 0; tick < 2_100; tick++)
+        {
+            // A worker asking every 10 ms, well within the lease horizon, with more waiting than the rate allows.
+            var lease = bucket.Lease(1_000);
+            slots.AddRange(Enumerable.Range(0, lease.Count).Select(lease.SlotOf));
+            time.Advance(TimeSpan.FromMilliseconds(10));
+        }
+
+        var steady = slots.Count(s => s >= Start.AddSeconds(1) && s < Start.AddSeconds(21));
+        var busiest = slots.Select((s, i) => slots.Skip(i).TakeWhile(t => t < s.AddSeconds(1)).Count()).Max();
+        Assert.Equal(4_000, steady);
+        Assert.Equal(200, busiest);
     }
 
     [Fact]

@@ -6,7 +6,8 @@ namespace Automator.UnitTests.Properties;
 
 /// <summary>
 /// The token bucket against any sequence of lease requests, throttles and returns at generated times, on a fake clock:
-/// the slots it hands out never exceed the configured rate plus the burst in any window, and never the day's cap.
+/// the slots it hands out never exceed the configured rate plus the burst in any window, and never the day's cap, even
+/// when unused slots come back after UTC midnight; and a worker that asks on time gets the full configured rate.
 /// </summary>
 public sealed class TokenBucketProperties
 {
@@ -33,33 +34,31 @@ public sealed class TokenBucketProperties
         StepGen.Array[1, 200],
         (rate, burst, lead, horizon, headroom, quota, steps) => new Scenario(rate, burst, lead, horizon, headroom, quota, steps));
 
+    /// <summary>The generated pacing settings; everything else as a provider account gets it by default.</summary>
+    private static TokenBucketOptions Options(double rate, int burst, int leadMilliseconds, int horizonMilliseconds) => new()
+    {
+        RatePerSecond = rate,
+        Burst = burst,
+        LeaseLead = TimeSpan.FromMilliseconds(leadMilliseconds),
+        LeaseHorizon = TimeSpan.FromMilliseconds(horizonMilliseconds),
+    };
+
     /// <summary>Runs the scenario; returns every granted slot and, per UTC day, the slots granted minus those returned.</summary>
     private static (List<DateTimeOffset> Slots, Dictionary<DateOnly, long> PerDay) Run(Scenario s)
     {
         var time = new FakeTimeProvider(Start);
-        var bucket = new TokenBucket(new TokenBucketOptions
-        {
-            RatePerSecond = s.Rate,
-            Burst = s.Burst,
-            LeaseLead = TimeSpan.FromMilliseconds(s.LeadMilliseconds),
-            LeaseHorizon = TimeSpan.FromMilliseconds(s.HorizonMilliseconds),
-            Headroom = s.Headroom,
-            DailyQuota = s.Quota,
-        }, time);
+        var options = Options(s.Rate, s.Burst, s.LeadMilliseconds, s.HorizonMilliseconds);
+        options.Headroom = s.Headroom;
+        options.DailyQuota = s.Quota;
+        var bucket = new TokenBucket(options, time);
         var slots = new List<DateTimeOffset>();
         var perDay = new Dictionary<DateOnly, long>();
-        var unreturned = 0;
-        var leaseDay = DateOnly.MinValue;
+        // Leases whose unused slots may still come back, oldest first: a worker holds several at once and reports late.
+        var outstanding = new Queue<(DateOnly Day, int Left)>();
         foreach (var step in s.Steps)
         {
             time.Advance(TimeSpan.FromMilliseconds(step.AdvanceMilliseconds));
             var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
-            if (today != leaseDay)
-            {
-                // Returns are credited to the day they arrive on, so only same-day returns are modelled (the worker hands
-                // unused slots back within its next report, well under a second after the lease).
-                unreturned = 0;
-            }
             switch (step.Kind)
             {
                 case 0:
@@ -69,19 +68,26 @@ public sealed class TokenBucketProperties
                         slots.Add(lease.SlotOf(i));
                     }
 
-                    perDay[today] = perDay.GetValueOrDefault(today) + lease.Count;
-                    unreturned = lease.Count;
-                    leaseDay = today;
+                    perDay[lease.Day] = perDay.GetValueOrDefault(lease.Day) + lease.Count;
+                    if (lease.Count > 0)
+                    {
+                        outstanding.Enqueue((lease.Day, lease.Count));
+                    }
+
                     break;
                 case 1:
                     bucket.Throttle(step.Amount % 2 == 0 ? TimeSpan.FromMilliseconds(step.Amount) : null);
                     break;
                 default:
-                    // The worker hands back slots of its last lease it did not use (they were never sent).
-                    var returned = Math.Min(unreturned, step.Amount);
-                    bucket.Return(returned);
-                    perDay[today] = perDay.GetValueOrDefault(today) - returned;
-                    unreturned -= returned;
+                    // The worker hands back slots of its oldest outstanding lease it did not use (they were never sent),
+                    // possibly after UTC midnight: they were counted against the lease's day, the day they are taken off.
+                    if (outstanding.TryDequeue(out var held))
+                    {
+                        var returned = Math.Min(held.Left, step.Amount);
+                        bucket.Return(returned, held.Day);
+                        perDay[held.Day] = perDay.GetValueOrDefault(held.Day) - returned;
+                    }
+
                     break;
             }
         }
@@ -113,6 +119,81 @@ public sealed class TokenBucketProperties
                 }
             }
         }, iter: 1_000, print: s => $"{s} steps: [{string.Join(", ", s.Steps.Select(t => $"(+{t.AdvanceMilliseconds}ms {t.Kind} {t.Amount})"))}]");
+    }
+
+    [Fact]
+    public void Returns_after_midnight_are_generated()
+    {
+        // The quota property below is only as good as its scenarios: make sure they cross midnight with slots in hand.
+        var crossing = 0;
+        ScenarioGen.Where(s => s.Quota is not null).Sample(s =>
+        {
+            if (ReturnsAfterMidnight(s))
+            {
+                Interlocked.Increment(ref crossing);
+            }
+        }, iter: 500);
+        Assert.True(crossing > 0, "no generated scenario returns slots after midnight");
+    }
+
+    private static bool ReturnsAfterMidnight(Scenario s)
+    {
+        var t = Start;
+        var leased = new Queue<DateOnly>();
+        foreach (var step in s.Steps)
+        {
+            t = t.AddMilliseconds(step.AdvanceMilliseconds);
+            if (step.Kind == 0 && step.Amount > 0)
+            {
+                leased.Enqueue(DateOnly.FromDateTime(t.UtcDateTime));
+            }
+            else if (step.Kind == 2 && leased.TryDequeue(out var day) && step.Amount > 0 && day != DateOnly.FromDateTime(t.UtcDateTime))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    [Fact]
+    public void A_worker_asking_on_time_gets_the_full_configured_rate()
+    {
+        // Default settings (no reserve), any rate, burst, lead and horizon; the worker asks at least once per horizon with
+        // more waiting than the rate allows. Every window of the steady part then holds the rate's share of slots.
+        var gen = Gen.Select(
+            Gen.Frequency((3, Gen.Double[0.5, 50]), (3, Gen.Double[50, 2_000]), (1, Gen.Int[1, 500].Select(i => (double)i))),
+            Gen.Int[1, 20],
+            Gen.Int[0, 100],
+            Gen.Int[10, 1_000],
+            Gen.Double[0.05, 1],
+            Gen.Int[5, 30],
+            (rate, burst, lead, horizon, askShare, seconds) => (Rate: rate, Burst: burst, Lead: lead, Horizon: horizon, Ask: Math.Max(1, (int)(horizon * askShare)), Seconds: seconds));
+        gen.Sample(s =>
+        {
+            var time = new FakeTimeProvider(Start);
+            var bucket = new TokenBucket(Options(s.Rate, s.Burst, s.Lead, s.Horizon), time);
+            var slots = new List<DateTimeOffset>();
+            var end = Start.AddSeconds(s.Seconds);
+            while (time.GetUtcNow() < end)
+            {
+                var lease = bucket.Lease(100_000);
+                slots.AddRange(Enumerable.Range(0, lease.Count).Select(lease.SlotOf));
+                time.Advance(TimeSpan.FromMilliseconds(s.Ask));
+            }
+
+            // The steady part: after the first lease (and its burst), up to the last ask.
+            var from = Start.AddMilliseconds(s.Lead + s.Horizon) + TimeSpan.FromSeconds(1 / s.Rate);
+            var window = end - from - TimeSpan.FromMilliseconds(s.Ask);
+            if (window <= TimeSpan.Zero)
+            {
+                return;
+            }
+
+            var granted = slots.Count(t => t >= from && t < from + window);
+            var expected = (long)Math.Floor(window.TotalSeconds * s.Rate - 1e-9);
+            Assert.True(granted >= expected, $"{granted} slots in the {window} from {from:O}; the rate allows {expected}");
+        }, iter: 500, print: s => s.ToString());
     }
 
     [Fact]
