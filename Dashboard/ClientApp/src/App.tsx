@@ -7,6 +7,8 @@ import { WorkflowsPage } from './pages/Workflows';
 import { TemplatesPage } from './pages/Templates';
 import { ProvidersPage } from './pages/Providers';
 import { ResetPasswordPage } from './pages/ResetPassword';
+import { ContactsPage } from './pages/Contacts';
+import { ContactProfilePage } from './pages/ContactProfile';
 
 // The canvas (React Flow) and the charts (recharts) are the heavy parts: each loads when its page is first opened.
 const CanvasPage = lazy(() => import('./pages/Canvas').then((m) => ({ default: m.CanvasPage })));
@@ -16,6 +18,7 @@ const WorkflowAnalyticsPage = lazy(() => import('./pages/Analytics').then((m) =>
 const sections: { to: string; label: string; id: string }[] = [
   { to: '/workflows', label: 'Workflows', id: 'workflows' },
   { to: '/templates', label: 'Templates', id: 'templates' },
+  { to: '/contacts', label: 'Contacts', id: 'contacts' },
   { to: '/providers', label: 'Providers', id: 'providers' },
   { to: '/analytics', label: 'Analytics', id: 'analytics' },
 ];
@@ -78,6 +81,8 @@ export function App() {
             <Route path="/workflows/:id" element={<CanvasRoute />} />
             <Route path="/templates" element={<TemplatesPage selectedId={null} />} />
             <Route path="/templates/:id" element={<TemplatesRoute />} />
+            <Route path="/contacts" element={<ContactsPage />} />
+            <Route path="/contacts/:id" element={<ContactProfileRoute />} />
             <Route path="/providers" element={<ProvidersPage />} />
             <Route path="/analytics" element={<AnalyticsPage />} />
             <Route path="/analytics/workflows/:id" element={<WorkflowAnalyticsRoute />} />
@@ -104,6 +109,11 @@ function CanvasRoute() {
 function TemplatesRoute() {
   const { id = null } = useParams();
   return <TemplatesPage selectedId={id} />;
+}
+
+function ContactProfileRoute() {
+  const { id = '' } = useParams();
+  return <ContactProfilePage key={id} contactId={id} />;
 }
 
 function WorkflowAnalyticsRoute() {
