@@ -9,6 +9,7 @@ import { ProvidersPage } from './pages/Providers';
 import { ResetPasswordPage } from './pages/ResetPassword';
 import { ContactsPage } from './pages/Contacts';
 import { ContactProfilePage } from './pages/ContactProfile';
+import { SuppressionsPage } from './pages/Suppressions';
 
 // The canvas (React Flow) and the charts (recharts) are the heavy parts: each loads when its page is first opened.
 const CanvasPage = lazy(() => import('./pages/Canvas').then((m) => ({ default: m.CanvasPage })));
@@ -19,6 +20,7 @@ const sections: { to: string; label: string; id: string }[] = [
   { to: '/workflows', label: 'Workflows', id: 'workflows' },
   { to: '/templates', label: 'Templates', id: 'templates' },
   { to: '/contacts', label: 'Contacts', id: 'contacts' },
+  { to: '/suppressions', label: 'Suppressions', id: 'suppressions' },
   { to: '/providers', label: 'Providers', id: 'providers' },
   { to: '/analytics', label: 'Analytics', id: 'analytics' },
 ];
@@ -83,6 +85,7 @@ export function App() {
             <Route path="/templates/:id" element={<TemplatesRoute />} />
             <Route path="/contacts" element={<ContactsPage />} />
             <Route path="/contacts/:id" element={<ContactProfileRoute />} />
+            <Route path="/suppressions" element={<SuppressionsPage />} />
             <Route path="/providers" element={<ProvidersPage />} />
             <Route path="/analytics" element={<AnalyticsPage />} />
             <Route path="/analytics/workflows/:id" element={<WorkflowAnalyticsRoute />} />
