@@ -10,6 +10,7 @@ import { ResetPasswordPage } from './pages/ResetPassword';
 import { ContactsPage } from './pages/Contacts';
 import { ContactProfilePage } from './pages/ContactProfile';
 import { SuppressionsPage } from './pages/Suppressions';
+import { ApiKeysPage } from './pages/ApiKeys';
 
 // The canvas (React Flow) and the charts (recharts) are the heavy parts: each loads when its page is first opened.
 const CanvasPage = lazy(() => import('./pages/Canvas').then((m) => ({ default: m.CanvasPage })));
@@ -23,6 +24,7 @@ const sections: { to: string; label: string; id: string }[] = [
   { to: '/suppressions', label: 'Suppressions', id: 'suppressions' },
   { to: '/providers', label: 'Providers', id: 'providers' },
   { to: '/analytics', label: 'Analytics', id: 'analytics' },
+  { to: '/api-keys', label: 'API keys', id: 'api-keys' },
 ];
 
 export function App() {
@@ -89,6 +91,7 @@ export function App() {
             <Route path="/providers" element={<ProvidersPage />} />
             <Route path="/analytics" element={<AnalyticsPage />} />
             <Route path="/analytics/workflows/:id" element={<WorkflowAnalyticsRoute />} />
+            <Route path="/api-keys" element={<ApiKeysPage />} />
             <Route path="*" element={<Navigate to="/workflows" replace />} />
           </Routes>
         </Suspense>
