@@ -11,6 +11,7 @@ import { ContactsPage } from './pages/Contacts';
 import { ContactProfilePage } from './pages/ContactProfile';
 import { SuppressionsPage } from './pages/Suppressions';
 import { ApiKeysPage } from './pages/ApiKeys';
+import { UsersPage } from './pages/Users';
 
 // The canvas (React Flow) and the charts (recharts) are the heavy parts: each loads when its page is first opened.
 const CanvasPage = lazy(() => import('./pages/Canvas').then((m) => ({ default: m.CanvasPage })));
@@ -24,6 +25,7 @@ const sections: { to: string; label: string; id: string }[] = [
   { to: '/suppressions', label: 'Suppressions', id: 'suppressions' },
   { to: '/providers', label: 'Providers', id: 'providers' },
   { to: '/analytics', label: 'Analytics', id: 'analytics' },
+  { to: '/users', label: 'Users', id: 'users' },
   { to: '/api-keys', label: 'API keys', id: 'api-keys' },
 ];
 
@@ -91,6 +93,7 @@ export function App() {
             <Route path="/providers" element={<ProvidersPage />} />
             <Route path="/analytics" element={<AnalyticsPage />} />
             <Route path="/analytics/workflows/:id" element={<WorkflowAnalyticsRoute />} />
+            <Route path="/users" element={<UsersPage />} />
             <Route path="/api-keys" element={<ApiKeysPage />} />
             <Route path="*" element={<Navigate to="/workflows" replace />} />
           </Routes>
