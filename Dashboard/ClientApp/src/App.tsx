@@ -10,6 +10,7 @@ import { ResetPasswordPage } from './pages/ResetPassword';
 import { ContactsPage } from './pages/Contacts';
 import { ContactProfilePage } from './pages/ContactProfile';
 import { SuppressionsPage } from './pages/Suppressions';
+import { ListPage, ListsPage } from './pages/Lists';
 import { ApiKeysPage } from './pages/ApiKeys';
 import { UsersPage } from './pages/Users';
 
@@ -22,6 +23,7 @@ const sections: { to: string; label: string; id: string }[] = [
   { to: '/workflows', label: 'Workflows', id: 'workflows' },
   { to: '/templates', label: 'Templates', id: 'templates' },
   { to: '/contacts', label: 'Contacts', id: 'contacts' },
+  { to: '/lists', label: 'Lists', id: 'lists' },
   { to: '/suppressions', label: 'Suppressions', id: 'suppressions' },
   { to: '/providers', label: 'Providers', id: 'providers' },
   { to: '/analytics', label: 'Analytics', id: 'analytics' },
@@ -89,6 +91,8 @@ export function App() {
             <Route path="/templates/:id" element={<TemplatesRoute />} />
             <Route path="/contacts" element={<ContactsPage />} />
             <Route path="/contacts/:id" element={<ContactProfileRoute />} />
+            <Route path="/lists" element={<ListsPage />} />
+            <Route path="/lists/:id" element={<ListRoute />} />
             <Route path="/suppressions" element={<SuppressionsPage />} />
             <Route path="/providers" element={<ProvidersPage />} />
             <Route path="/analytics" element={<AnalyticsPage />} />
@@ -128,4 +132,9 @@ function ContactProfileRoute() {
 function WorkflowAnalyticsRoute() {
   const { id = '' } = useParams();
   return <WorkflowAnalyticsPage key={id} workflowId={id} />;
+}
+
+function ListRoute() {
+  const { id = '' } = useParams();
+  return <ListPage key={id} listId={id} />;
 }

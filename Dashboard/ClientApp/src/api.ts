@@ -241,3 +241,12 @@ export interface User {
 export function formatTime(iso: string | null | undefined): string {
   return iso ? new Date(iso).toLocaleString() : '—';
 }
+
+export interface EmailList {
+  id: string;
+  name: string;
+  description?: string | null;
+  memberCount: number;
+  createdAt: string;
+  updatedAt: string;
+}

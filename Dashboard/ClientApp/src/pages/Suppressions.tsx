@@ -1,7 +1,8 @@
-import { useState, type ChangeEvent, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, formatTime, type Page, type Suppression } from '../api';
 import { actionError, QueryView } from '../query';
+import { AddressInput, parseAddresses } from '../components/AddressInput';
 
 const reasons = ['manual', 'unsubscribed', 'bounced', 'complained'];
 
@@ -9,11 +10,6 @@ interface ImportResult {
   added: number;
   existing: number;
   rejected: { index: number; errors: Record<string, string[]> }[];
-}
-
-/** Addresses from pasted text or a file: one per line, or separated by commas or semicolons; a header line is skipped. */
-export function parseAddresses(text: string): string[] {
-  return text.split(/[\r\n,;]+/).map((s) => s.trim().replace(/^"|"$/g, '')).filter((s) => s.length > 0 && s.toLowerCase() !== 'email');
 }
 
 export function SuppressionsPage() {
@@ -54,10 +50,6 @@ export function SuppressionsPage() {
     e.preventDefault();
     importList.mutate(parseAddresses(pasted));
   };
-  const readFile = async (e: ChangeEvent<HTMLInputElement>) => {
-    const file = e.target.files?.[0];
-    if (file) setPasted(await file.text());
-  };
 
   return (
     <section aria-labelledby="suppressions-title">
@@ -79,12 +71,7 @@ export function SuppressionsPage() {
         </form>
         <form className="card form" onSubmit={submitImport} aria-labelledby="import-suppressions-title">
           <h2 id="import-suppressions-title">Import a list</h2>
-          <label className="field">Addresses (one per line, or separated by commas)
-            <textarea rows={5} cols={40} value={pasted} onChange={(e) => setPasted(e.target.value)} data-testid="suppression-import-text" />
-          </label>
-          <label className="field">Or a file (CSV or text)
-            <input type="file" accept=".csv,.txt,text/csv,text/plain" onChange={(e) => void readFile(e)} data-testid="suppression-import-file" />
-          </label>
+          <AddressInput value={pasted} onChange={setPasted} testId="suppression-import" />
           <label className="field">Reason
             <select value={importReason} onChange={(e) => setImportReason(e.target.value)} data-testid="suppression-import-reason">
               {reasons.map((r) => <option key={r} value={r}>{r}</option>)}
