@@ -1,6 +1,6 @@
 import { QueryClient, type UseQueryResult } from '@tanstack/react-query';
-import type { ReactNode } from 'react';
-import { ApiError, errorText } from './api';
+import type { FormEvent, ReactNode } from 'react';
+import { ApiError, errorText, type Page } from './api';
 
 /** One cache for the whole UI. A 4xx is an answer, not a hiccup: only other failures are retried, once. */
 export const queryClient = new QueryClient({
@@ -44,4 +44,15 @@ export function QueryView<T>({ query, what, empty, isEmpty, children }: {
     return <p className="muted" data-testid="empty">{empty}</p>;
   }
   return <>{children(query.data)}</>;
+}
+
+/** For `QueryView`: a page of a list is empty when it has no items. */
+export const noItems = (page: Page<unknown>): boolean => page.items.length === 0;
+
+/** A form's submit handler that stays on the page and runs the action. */
+export function submitting(action: () => void): (e: FormEvent) => void {
+  return (e) => {
+    e.preventDefault();
+    action();
+  };
 }

@@ -53,11 +53,7 @@ public sealed class UsersPageTests(BrowserFixture fixture)
         var page = await fixture.NewPageAsync();
         try
         {
-            await page.GotoAsync("/login");
-            await page.GetByLabel("Email").FillAsync(email);
-            await page.GetByLabel("Password").FillAsync(DashboardSession.Password);
-            await page.GetByTestId("auth-submit").ClickAsync();
-            await Expect(page.GetByTestId("nav-workflows")).ToBeVisibleAsync();
+            await DashboardSession.SignInOnPageAsync(page, email);
 
             await page.GetByTestId("nav-api-keys").ClickAsync();
             await Expect(page.GetByTestId("query-error").First).ToHaveTextAsync("Your role does not allow you to see the scopes.");

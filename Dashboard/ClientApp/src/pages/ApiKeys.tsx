@@ -1,7 +1,7 @@
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, formatTime, type ApiKey, type Page } from '../api';
-import { actionError, QueryView } from '../query';
+import { actionError, noItems, QueryView, submitting } from '../query';
 
 interface CreatedKey extends ApiKey {
   key: string;
@@ -35,11 +35,10 @@ export function ApiKeysPage() {
   });
 
   const toggle = (scope: string, on: boolean) => setChosen((c) => (on ? [...c, scope] : c.filter((s) => s !== scope)));
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
+  const submit = submitting(() => {
     setCreated(null);
     create.mutate();
-  };
+  });
 
   return (
     <section aria-labelledby="api-keys-title">
@@ -90,7 +89,7 @@ export function ApiKeysPage() {
           <button type="button" onClick={() => setRevoking(null)}>Cancel</button>
         </div>
       )}
-      <QueryView query={keys} what="API keys" empty="No API keys." isEmpty={(p) => p.items.length === 0}>
+      <QueryView query={keys} what="API keys" empty="No API keys." isEmpty={noItems}>
         {(page) => (
           <table className="table" data-testid="api-keys-table">
             <thead><tr><th scope="col">Name</th><th scope="col">Key</th><th scope="col">Scopes</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col"><span className="sr-only">Actions</span></th></tr></thead>

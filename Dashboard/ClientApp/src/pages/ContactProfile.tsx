@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate } from 'react-router';
 import { api, formatTime, type Contact, type ContactJourney, type ContactListMembership, type Page, type TimelineItem } from '../api';
-import { actionError, QueryView } from '../query';
+import { actionError, noItems, QueryView } from '../query';
 
 /** One contact: properties, lists, journeys and the timeline, with export, unsubscribe and erasure. */
 export function ContactProfilePage({ contactId }: { contactId: string }) {
@@ -94,11 +94,11 @@ export function ContactProfilePage({ contactId }: { contactId: string }) {
         )}
       </QueryView>
       <h2>Lists</h2>
-      <QueryView query={lists} what="lists" empty="Not on any list." isEmpty={(p) => p.items.length === 0}>
+      <QueryView query={lists} what="lists" empty="Not on any list." isEmpty={noItems}>
         {(p) => <ul data-testid="contact-lists">{p.items.map((l) => <li key={l.listId}>{l.name} <span className="muted">since {formatTime(l.joinedAt)}</span></li>)}</ul>}
       </QueryView>
       <h2>Journeys</h2>
-      <QueryView query={journeys} what="journeys" empty="In no journey." isEmpty={(p) => p.items.length === 0}>
+      <QueryView query={journeys} what="journeys" empty="In no journey." isEmpty={noItems}>
         {(p) => (
           <table className="table" data-testid="contact-journeys">
             <thead><tr><th scope="col">Workflow</th><th scope="col">Status</th><th scope="col">Step</th><th scope="col">Entered</th></tr></thead>
@@ -114,7 +114,7 @@ export function ContactProfilePage({ contactId }: { contactId: string }) {
         )}
       </QueryView>
       <h2>Timeline</h2>
-      <QueryView query={timeline} what="the timeline" empty="Nothing has happened yet." isEmpty={(p) => p.items.length === 0}>
+      <QueryView query={timeline} what="the timeline" empty="Nothing has happened yet." isEmpty={noItems}>
         {(p) => (
           <ol className="timeline" data-testid="contact-timeline">
             {p.items.map((t) => (

@@ -1,8 +1,8 @@
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { Link, useSearchParams } from 'react-router';
 import { api, type Contact, type Page } from '../api';
-import { QueryView } from '../query';
+import { noItems, QueryView, submitting } from '../query';
 
 /** Search by email or by one property's value; the search stays in the address (?email= or ?property=&value=). */
 export function ContactsPage() {
@@ -16,16 +16,15 @@ export function ContactsPage() {
     queryFn: () => api.get<Page<Contact>>(`/v1/contacts?limit=100${query ? `&${query}` : ''}`),
   });
 
-  const search = (e: FormEvent) => {
-    e.preventDefault();
+  const search = submitting(() => {
     const next = new URLSearchParams();
     if (email.trim()) next.set('email', email.trim());
     if (property.trim()) {
-      next.set('property', property.trim());
-      next.set('value', value);
+    next.set('property', property.trim());
+    next.set('value', value);
     }
     setParams(next);
-  };
+  });
 
   return (
     <section aria-labelledby="contacts-title">
@@ -45,7 +44,7 @@ export function ContactsPage() {
           <button type="submit" data-testid="contacts-search">Search</button>
         </div>
       </form>
-      <QueryView query={contacts} what="contacts" empty={query ? 'No contact matches this search.' : 'No contacts yet.'} isEmpty={(p) => p.items.length === 0}>
+      <QueryView query={contacts} what="contacts" empty={query ? 'No contact matches this search.' : 'No contacts yet.'} isEmpty={noItems}>
         {(page) => (
           <table className="table" data-testid="contacts-table">
             <caption className="sr-only">Contacts found</caption>

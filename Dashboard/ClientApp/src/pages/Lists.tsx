@@ -1,8 +1,8 @@
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate } from 'react-router';
 import { api, formatTime, type Contact, type EmailList, type Page } from '../api';
-import { actionError, QueryView } from '../query';
+import { actionError, noItems, QueryView, submitting } from '../query';
 import { AddressInput, parseAddresses } from '../components/AddressInput';
 
 /** Every list with its size, and a form to create one. */
@@ -19,10 +19,7 @@ export function ListsPage() {
       navigate(`/lists/${list.id}`);
     },
   });
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
-    create.mutate();
-  };
+  const submit = submitting(() => create.mutate());
 
   return (
     <section aria-labelledby="lists-title">
@@ -41,7 +38,7 @@ export function ListsPage() {
         </div>
       </form>
       {create.error && <p className="error" role="alert">{actionError(create.error)}</p>}
-      <QueryView query={lists} what="lists" empty="No lists yet." isEmpty={(p) => p.items.length === 0}>
+      <QueryView query={lists} what="lists" empty="No lists yet." isEmpty={noItems}>
         {(page) => (
           <table className="table" data-testid="lists-table">
             <thead><tr><th scope="col">Name</th><th scope="col">Description</th><th scope="col">Members</th><th scope="col">Created</th></tr></thead>
@@ -91,11 +88,10 @@ export function ListPage({ listId }: { listId: string }) {
     mutationFn: (contactId: string) => api.del<void>(`/v1/lists/${listId}/members/${contactId}`),
     onSuccess: changed,
   });
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
+  const submit = submitting(() => {
     setResult(null);
     add.mutate();
-  };
+  });
 
   return (
     <section aria-labelledby="list-title">
@@ -123,7 +119,7 @@ export function ListPage({ listId }: { listId: string }) {
       </form>
       <h2>Members</h2>
       {remove.error && <p className="error" role="alert">{actionError(remove.error)}</p>}
-      <QueryView query={members} what="members" empty="No members yet." isEmpty={(p) => p.items.length === 0}>
+      <QueryView query={members} what="members" empty="No members yet." isEmpty={noItems}>
         {(page) => (
           <table className="table" data-testid="list-members-table">
             <thead><tr><th scope="col">Email</th><th scope="col">Status</th><th scope="col"><span className="sr-only">Actions</span></th></tr></thead>

@@ -1,7 +1,7 @@
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, formatTime, type Page, type Suppression } from '../api';
-import { actionError, QueryView } from '../query';
+import { actionError, noItems, QueryView, submitting } from '../query';
 import { AddressInput, parseAddresses } from '../components/AddressInput';
 
 const reasons = ['manual', 'unsubscribed', 'bounced', 'complained'];
@@ -42,14 +42,8 @@ export function SuppressionsPage() {
     },
   });
 
-  const submitAdd = (e: FormEvent) => {
-    e.preventDefault();
-    add.mutate();
-  };
-  const submitImport = (e: FormEvent) => {
-    e.preventDefault();
-    importList.mutate(parseAddresses(pasted));
-  };
+  const submitAdd = submitting(() => add.mutate());
+  const submitImport = submitting(() => importList.mutate(parseAddresses(pasted)));
 
   return (
     <section aria-labelledby="suppressions-title">
@@ -95,7 +89,7 @@ export function SuppressionsPage() {
       </div>
       <h2>On the list</h2>
       {remove.error && <p className="error" role="alert">{actionError(remove.error)}</p>}
-      <QueryView query={suppressions} what="suppressions" empty="No address is suppressed." isEmpty={(p) => p.items.length === 0}>
+      <QueryView query={suppressions} what="suppressions" empty="No address is suppressed." isEmpty={noItems}>
         {(page) => (
           <table className="table" data-testid="suppressions-table">
             <thead><tr><th scope="col">Email</th><th scope="col">Reason</th><th scope="col">Source</th><th scope="col">Since</th><th scope="col"><span className="sr-only">Actions</span></th></tr></thead>

@@ -1,7 +1,7 @@
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, formatTime, type Page, type User } from '../api';
-import { actionError, QueryView } from '../query';
+import { actionError, noItems, QueryView, submitting } from '../query';
 
 interface Role {
   name: string;
@@ -37,10 +37,7 @@ export function UsersPage() {
     onSuccess: () => void refresh(),
   });
 
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
-    invite.mutate();
-  };
+  const submit = submitting(() => invite.mutate());
 
   return (
     <section aria-labelledby="users-title">
@@ -69,7 +66,7 @@ export function UsersPage() {
         </div>
       )}
       {update.error && <p className="error" role="alert" data-testid="users-error">{actionError(update.error)}</p>}
-      <QueryView query={users} what="users" empty="No users." isEmpty={(p) => p.items.length === 0}>
+      <QueryView query={users} what="users" empty="No users." isEmpty={noItems}>
         {(page) => (
           <table className="table" data-testid="users-table">
             <thead><tr><th scope="col">Email</th><th scope="col">Role</th><th scope="col">Status</th><th scope="col">Since</th><th scope="col"><span className="sr-only">Actions</span></th></tr></thead>
