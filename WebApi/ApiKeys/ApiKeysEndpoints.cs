@@ -14,6 +14,9 @@ public sealed record CreateApiKeyRequest(string? Name, string[]? Scopes);
 /// <summary>The key itself is in this response only; the database keeps its SHA-256 hash.</summary>
 public sealed record CreatedApiKeyResponse(Guid Id, string Key, string Name, string Prefix, string[] Scopes, DateTimeOffset CreatedAt);
 
+/// <summary>Every scope a key may be given (<c>GET /v1/api-keys/scopes</c>).</summary>
+public sealed record ApiKeyScopesResponse(IReadOnlyList<string> Scopes);
+
 public sealed record ApiKeyResponse(Guid Id, string Name, string Prefix, string[] Scopes, DateTimeOffset CreatedAt, DateTimeOffset? LastUsedAt);
 
 public static class ApiKeysEndpoints
@@ -25,6 +28,7 @@ public static class ApiKeysEndpoints
         var keys = routes.MapGroup("/v1/api-keys").WithTags("API keys").RequireAuthorization(Scopes.ApiKeysManage);
         keys.MapPost("/", CreateAsync).WithIdempotency(new IdempotencyPolicy(IdempotentReplay.Refused));
         keys.MapGet("/", ListAsync);
+        keys.MapGet("/scopes", () => TypedResults.Ok(new ApiKeyScopesResponse(Scopes.All)));
         keys.MapDelete("/{id:guid}", RevokeAsync);
         return routes;
     }

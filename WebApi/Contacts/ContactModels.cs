@@ -79,3 +79,16 @@ public sealed record TimelineItem(string Type, string Id, DateTimeOffset At, str
 
 /// <summary>Position in a timeline: items strictly after (older than, or tied and ordered after) this one.</summary>
 public sealed record TimelineCursor(DateTimeOffset At, string Type, string Id);
+
+/// <summary>A list the contact belongs to (<c>GET /v1/contacts/{id}/lists</c>).</summary>
+public sealed record ContactListMembership(Guid ListId, string Name, DateTimeOffset JoinedAt);
+
+/// <summary>The contact's journey in one workflow (<c>GET /v1/contacts/{id}/journeys</c>); <c>endedAt</c> null while it runs.</summary>
+public sealed record ContactJourney(string JourneyId, Guid WorkflowId, string WorkflowName, int Version, string Status, string? StepId,
+    DateTimeOffset? EnteredAt, DateTimeOffset? EndedAt, DateTimeOffset UpdatedAt);
+
+/// <summary><c>POST /v1/suppressions/batch</c>: addresses to suppress, all with one reason.</summary>
+public sealed record SuppressionImportRequest(IReadOnlyList<string?>? Emails, string? Reason);
+
+/// <summary>Newly suppressed, already on the list, and rejected addresses by index.</summary>
+public sealed record SuppressionImportResponse(int Added, int Existing, IReadOnlyList<RowError> Rejected);

@@ -81,12 +81,13 @@ public sealed class ContactStore(NpgsqlDataSource dataSource, ContactFieldCipher
         return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
     }
 
-    public async Task<List<ContactResponse>> ListAsync(Guid organizationId, string? email, Guid? segmentId, Guid? listId, Guid? after, int take, CancellationToken cancellationToken)
+    public async Task<List<ContactResponse>> ListAsync(Guid organizationId, string? email, PropertyMatch? property, Guid? segmentId, Guid? listId, Guid? after, int take, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand($"""
             SELECT {Columns} FROM contacts c
             WHERE c.organization_id = @org
               AND (@email::text IS NULL OR lower(c.email) = lower(@email))
+              AND (@property::text IS NULL OR c.properties ->> @property = @value)
               AND (@segment::uuid IS NULL OR EXISTS (SELECT 1 FROM segment_members m WHERE m.segment_id = @segment AND m.contact_id = c.id))
               AND (@list::uuid IS NULL OR EXISTS (SELECT 1 FROM list_members l WHERE l.list_id = @list AND l.contact_id = c.id))
               AND (@after::uuid IS NULL OR c.id > @after)
@@ -94,11 +95,55 @@ public sealed class ContactStore(NpgsqlDataSource dataSource, ContactFieldCipher
             """);
         command.Parameters.AddWithValue("org", organizationId);
         command.Parameters.Add(new NpgsqlParameter<string?>("email", NpgsqlDbType.Text) { TypedValue = email });
+        command.Parameters.Add(new NpgsqlParameter<string?>("property", NpgsqlDbType.Text) { TypedValue = property?.Key });
+        command.Parameters.Add(new NpgsqlParameter<string?>("value", NpgsqlDbType.Text) { TypedValue = property?.Value });
         command.Parameters.Add(new NpgsqlParameter<Guid?>("segment", NpgsqlDbType.Uuid) { TypedValue = segmentId });
         command.Parameters.Add(new NpgsqlParameter<Guid?>("list", NpgsqlDbType.Uuid) { TypedValue = listId });
         command.Parameters.Add(new NpgsqlParameter<Guid?>("after", NpgsqlDbType.Uuid) { TypedValue = after });
         command.Parameters.AddWithValue("take", take);
         return await ReadAllAsync(command, cancellationToken);
+    }
+
+    /// <summary>The lists the contact belongs to, oldest membership first.</summary>
+    public async Task<List<ContactListMembership>> ListsOfAsync(Guid organizationId, Guid id, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("""
+            SELECT l.id, l.name, m.joined_at FROM list_members m JOIN email_lists l ON l.id = m.list_id
+            WHERE m.contact_id = @id AND l.organization_id = @org ORDER BY m.joined_at, l.id
+            """);
+        command.Parameters.AddWithValue("id", id);
+        command.Parameters.AddWithValue("org", organizationId);
+        var rows = new List<ContactListMembership>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            rows.Add(new ContactListMembership(reader.GetGuid(0), reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2)));
+        }
+
+        return rows;
+    }
+
+    /// <summary>The contact's journey in each workflow (one per workflow), the ones still running first, then the latest.</summary>
+    public async Task<List<ContactJourney>> JourneysOfAsync(Guid organizationId, Guid id, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("""
+            SELECT j.journey_id, j.workflow_id, w.name, j.version, j.status, j.step_id, j.entered_at, j.ended_at, j.updated_at
+            FROM journeys j JOIN workflows w ON w.id = j.workflow_id AND w.organization_id = @org
+            WHERE j.contact_id = @id AND j.organization_id = @org
+            ORDER BY (j.ended_at IS NULL) DESC, j.updated_at DESC, j.journey_id LIMIT 500
+            """);
+        command.Parameters.AddWithValue("id", id);
+        command.Parameters.AddWithValue("org", organizationId);
+        var rows = new List<ContactJourney>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            rows.Add(new ContactJourney(reader.GetString(0), reader.GetGuid(1), reader.GetString(2), reader.GetInt32(3), reader.GetString(4),
+                reader.IsDBNull(5) ? null : reader.GetString(5), reader.IsDBNull(6) ? null : reader.GetFieldValue<DateTimeOffset>(6),
+                reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7), reader.GetFieldValue<DateTimeOffset>(8)));
+        }
+
+        return rows;
     }
 
     /// <summary>Applies a patch: each given field replaces the stored one, properties merge and a null property removes it.</summary>
@@ -365,3 +410,6 @@ public sealed class ContactStore(NpgsqlDataSource dataSource, ContactFieldCipher
 public sealed record ContactPatch(string? Email, bool SetFirstName, string? FirstName, bool SetLastName, string? LastName, bool SetTimeZone, string? TimeZone, string? PropertiesJson);
 
 public sealed class DuplicateEmailException : Exception;
+
+/// <summary>A search for contacts whose top-level property <see cref="Key"/> reads as <see cref="Value"/>.</summary>
+public sealed record PropertyMatch(string Key, string Value);

@@ -3,6 +3,8 @@ using System.Globalization;
 using System.Security.Claims;
 using System.Text;
 using System.Text.Json;
+using Automator.Infrastructure.Protection;
+using Automator.Journeys;
 using Automator.WebApi.Auditing;
 using Automator.WebApi.Engagement;
 using Automator.WebApi.Http;
@@ -30,6 +32,8 @@ public static class ContactsEndpoints
         contacts.MapDelete("/{id:guid}", EraseAsync).RequireAuthorization(Scopes.ContactsWrite);
         contacts.MapGet("/{id:guid}/export", ExportAsync).RequireAuthorization(Scopes.ContactsRead);
         contacts.MapGet("/{id:guid}/timeline", TimelineAsync).RequireAuthorization(Scopes.ContactsRead);
+        contacts.MapGet("/{id:guid}/lists", ListsOfAsync).RequireAuthorization(Scopes.ContactsRead);
+        contacts.MapGet("/{id:guid}/journeys", JourneysOfAsync).RequireAuthorization(Scopes.ContactsRead);
         contacts.MapPost("/{id:guid}/unsubscribe", UnsubscribeAsync).RequireAuthorization(Scopes.ContactsWrite);
         return routes;
     }
@@ -133,13 +137,14 @@ public static class ContactsEndpoints
     }
 
     private static async Task<Results<Ok<Page<ContactResponse>>, ValidationProblem, ProblemHttpResult>> ListAsync(
-        string? email, Guid? segmentId, Guid? listId, int? limit, string? cursor, ClaimsPrincipal caller,
-        ContactStore store, SegmentStore segments, ListStore lists, CancellationToken cancellationToken)
+        string? email, string? property, string? value, Guid? segmentId, Guid? listId, int? limit, string? cursor, ClaimsPrincipal caller,
+        ContactStore store, SegmentStore segments, ListStore lists, ContactFieldCipher cipher, CancellationToken cancellationToken)
     {
         var validator = new Validator();
         var take = Paging.Limit(validator, limit);
         var after = Paging.After(validator, cursor);
         validator.Optional("email", email, 254);
+        var search = PropertySearch(validator, property, value, cipher);
         if (!validator.IsValid)
         {
             return ApiResults.Invalid(validator);
@@ -156,8 +161,55 @@ public static class ContactsEndpoints
             return ApiResults.NotFound("List");
         }
 
-        var rows = await store.ListAsync(organizationId, email?.Trim(), segmentId, listId, after, take + 1, cancellationToken);
+        var rows = await store.ListAsync(organizationId, email?.Trim(), search, segmentId, listId, after, take + 1, cancellationToken);
         return TypedResults.Ok(Paging.ToPage(rows, take, c => c.Id));
+    }
+
+    /// <summary>
+    /// <c>?property=plan&amp;value=pro</c>: contacts whose top-level property equals the value (as text; a number or a boolean
+    /// matches its JSON spelling). Both or neither; a property stored encrypted cannot be searched.
+    /// </summary>
+    private static PropertyMatch? PropertySearch(Validator validator, string? property, string? value, ContactFieldCipher cipher)
+    {
+        if (property is null && value is null)
+        {
+            return null;
+        }
+
+        var key = validator.Required("property", property?.Trim(), Validator.MaxKeyLength);
+        var text = validator.Required("value", value, Validator.MaxPropertyStringBytes);
+        if (key is not null && cipher.SensitiveProperties.Contains(key))
+        {
+            validator.Add("property", "is stored encrypted and cannot be searched.");
+        }
+
+        return key is null || text is null || !validator.IsValid ? null : new PropertyMatch(key, text);
+    }
+
+    private static async Task<Results<Ok<Page<ContactListMembership>>, ProblemHttpResult>> ListsOfAsync(
+        Guid id, ClaimsPrincipal caller, ContactStore store, CancellationToken cancellationToken)
+    {
+        var organizationId = caller.GetOrganizationId();
+        if (await store.GetAsync(organizationId, id, cancellationToken) is null)
+        {
+            return ApiResults.NotFound("Contact");
+        }
+
+        return TypedResults.Ok(new Page<ContactListMembership>(await store.ListsOfAsync(organizationId, id, cancellationToken), null));
+    }
+
+    private static async Task<Results<Ok<Page<ContactJourney>>, ProblemHttpResult>> JourneysOfAsync(
+        Guid id, ClaimsPrincipal caller, ContactStore store, IJourneyStore journeys, CancellationToken cancellationToken)
+    {
+        var organizationId = caller.GetOrganizationId();
+        if (await store.GetAsync(organizationId, id, cancellationToken) is null)
+        {
+            return ApiResults.NotFound("Contact");
+        }
+
+        // The journeys table is a projection written in batches: what is recorded so far goes first.
+        await journeys.FlushAsync();
+        return TypedResults.Ok(new Page<ContactJourney>(await store.JourneysOfAsync(organizationId, id, cancellationToken), null));
     }
 
     private static async Task<Results<Ok<ContactResponse>, ProblemHttpResult>> GetAsync(Guid id, ClaimsPrincipal caller, ContactStore store, CancellationToken cancellationToken)

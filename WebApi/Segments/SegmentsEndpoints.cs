@@ -87,7 +87,7 @@ public static class SegmentsEndpoints
             return ApiResults.NotFound("Segment");
         }
 
-        var rows = await contacts.ListAsync(organizationId, null, id, null, after, take + 1, cancellationToken);
+        var rows = await contacts.ListAsync(organizationId, null, null, id, null, after, take + 1, cancellationToken);
         return TypedResults.Ok(Paging.ToPage(rows, take, c => c.Id));
     }
 

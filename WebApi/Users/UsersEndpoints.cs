@@ -13,6 +13,11 @@ public sealed record InviteUserRequest(string? Email, string? Role);
 /// <summary>Either or both: a new role; <c>disabled: true</c> to offboard (every session revoked), <c>false</c> to restore.</summary>
 public sealed record UpdateUserRequest(string? Role, bool? Disabled);
 
+/// <summary>A role and the scopes it grants (<c>GET /v1/users/roles</c>), the most powerful first.</summary>
+public sealed record RoleResponse(string Name, string[] Scopes);
+
+public sealed record RolesResponse(RoleResponse[] Roles);
+
 /// <summary>The invitation token is shown once, in the response to the invite.</summary>
 public sealed record InvitedUserResponse(Guid Id, string Email, string Role, string Status, Guid OrganizationId, DateTimeOffset CreatedAt, string InviteToken, DateTimeOffset InviteExpiresAt);
 
@@ -25,6 +30,8 @@ public static class UsersEndpoints
         var users = routes.MapGroup("/v1/users").WithTags("Users");
         users.MapPost("/", InviteAsync).RequireAuthorization(Scopes.UsersWrite).WithIdempotency(new IdempotencyPolicy(IdempotentReplay.Refused));
         users.MapGet("/", ListAsync).RequireAuthorization(Scopes.UsersRead);
+        users.MapGet("/roles", () => TypedResults.Ok(new RolesResponse(Roles.All.Select(r => new RoleResponse(r, Scopes.All.Where(s => Roles.Grants(r, s)).ToArray())).ToArray())))
+            .RequireAuthorization(Scopes.UsersRead);
         users.MapGet("/{id:guid}", GetAsync).RequireAuthorization(Scopes.UsersRead);
         users.MapPatch("/{id:guid}", UpdateAsync).RequireAuthorization(Scopes.UsersWrite);
         users.MapDelete("/{id:guid}", RemoveAsync).RequireAuthorization(Scopes.UsersWrite);

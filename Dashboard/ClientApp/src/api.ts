@@ -197,3 +197,80 @@ export function errorText(error: unknown): string {
   }
   return error instanceof Error ? error.message : String(error);
 }
+
+export interface Contact {
+  id: string;
+  email: string;
+  firstName?: string | null;
+  lastName?: string | null;
+  timeZone?: string | null;
+  properties: Record<string, unknown>;
+  status: string;
+  engagementScore: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ContactListMembership {
+  listId: string;
+  name: string;
+  joinedAt: string;
+}
+
+export interface ContactJourney {
+  journeyId: string;
+  workflowId: string;
+  workflowName: string;
+  version: number;
+  status: string;
+  stepId?: string | null;
+  enteredAt?: string | null;
+  endedAt?: string | null;
+  updatedAt: string;
+}
+
+export interface TimelineItem {
+  type: 'event' | 'journey' | 'send';
+  id: string;
+  at: string;
+  name: string;
+  detail?: Record<string, unknown> | null;
+}
+
+export interface Suppression {
+  email: string | null;
+  reason: string;
+  source?: string | null;
+  createdAt: string;
+}
+
+export interface ApiKey {
+  id: string;
+  name: string;
+  prefix: string;
+  scopes: string[];
+  createdAt: string;
+  lastUsedAt?: string | null;
+}
+
+export interface User {
+  id: string;
+  email: string;
+  role: string;
+  status: string;
+  createdAt: string;
+}
+
+/** A time as the reader's locale writes it. */
+export function formatTime(iso: string | null | undefined): string {
+  return iso ? new Date(iso).toLocaleString() : '—';
+}
+
+export interface EmailList {
+  id: string;
+  name: string;
+  description?: string | null;
+  memberCount: number;
+  createdAt: string;
+  updatedAt: string;
+}

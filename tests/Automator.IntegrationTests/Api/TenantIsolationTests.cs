@@ -26,6 +26,8 @@ public sealed class TenantIsolationTests(ApiFixture fixture)
         var templateId = await a.CreateAsync("/v1/templates", new { name = "A tpl", subject = "s", html = "<p>{{ contact.email }}</p>" });
         var invitedId = await a.CreateAsync("/v1/users", new { email = $"a-{Guid.NewGuid():N}@example.test", role = "viewer" });
         var aKeyId = (await HttpAssert.JsonAsync(await aClient.PostAsJsonAsync("/v1/api-keys", new { name = "A key", scopes = new[] { "contacts:read" } }), HttpStatusCode.Created)).GetProperty("id").GetGuid();
+        var suppressed = $"a-{Guid.NewGuid():N}@example.test";
+        await HttpAssert.JsonAsync(await aClient.PostAsJsonAsync("/v1/suppressions", new { email = suppressed, reason = "manual" }), HttpStatusCode.Created);
         var bContact = (await b.CreateContactAsync()).GetProperty("id").GetGuid();
         var bKey = await b.CreateKeyAsync([.. Scopes.All]);
         var ids = new Dictionary<string, Guid>
@@ -46,7 +48,8 @@ public sealed class TenantIsolationTests(ApiFixture fixture)
 
             var feature = path.Name.Split('/')[2];
             var url = path.Name.Replace("{id}", (ids.TryGetValue(feature, out var id) ? id : contactId).ToString(), StringComparison.Ordinal)
-                .Replace("{contactId}", contactId.ToString(), StringComparison.Ordinal);
+                .Replace("{contactId}", contactId.ToString(), StringComparison.Ordinal)
+                .Replace("{email}", Uri.EscapeDataString(suppressed), StringComparison.Ordinal);
             foreach (var operation in path.Value.EnumerateObject().Where(o => o.Name is "get" or "post" or "put" or "patch" or "delete"))
             {
                 calls.Add((operation.Name.ToUpperInvariant(), url, BodyFor(operation.Name, path.Name, bContact)));
@@ -102,6 +105,7 @@ public sealed class TenantIsolationTests(ApiFixture fixture)
         Assert.Equal(1, await fixture.ScalarAsync("SELECT count(*) FROM email_templates WHERE id = @t AND name = 'A tpl'", ("t", templateId)));
         Assert.Equal(1, await fixture.ScalarAsync("SELECT count(*) FROM segments WHERE id = @s", ("s", segmentId)));
         Assert.Equal(0, await fixture.ScalarAsync("SELECT count(*) FROM list_members WHERE contact_id = @c", ("c", bContact)));
+        Assert.Equal(1, await fixture.ScalarAsync("SELECT count(*) FROM suppressions WHERE organization_id = @o AND email = @e", ("o", a.OrganizationId), ("e", suppressed)));
     }
 
     private static string? BodyFor(string method, string path, Guid ownContact) => (method, path) switch

@@ -43,12 +43,18 @@ public sealed class DashboardSession : IAsyncDisposable
         api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", created["accessToken"]!.GetValue<string>());
 
         var page = await fixture.NewPageAsync();
+        await SignInOnPageAsync(page, email);
+        return new DashboardSession(page, api, created["organization"]!["id"]!.GetValue<Guid>(), email);
+    }
+
+    /// <summary>Signs a user with <see cref="Password"/> in on the sign-in page and waits for the navigation.</summary>
+    public static async Task SignInOnPageAsync(IPage page, string email)
+    {
         await page.GotoAsync("/login");
         await page.GetByLabel("Email").FillAsync(email);
         await page.GetByLabel("Password").FillAsync(Password);
         await page.GetByTestId("auth-submit").ClickAsync();
         await Expect(page.GetByTestId("nav-workflows")).ToBeVisibleAsync();
-        return new DashboardSession(page, api, created["organization"]!["id"]!.GetValue<Guid>(), email);
     }
 
     public async Task<string> CreateTemplateAsync(string name, string? subject = null, string html = "<p>Hi {{ contact.firstName | default: \"there\" }}</p>")

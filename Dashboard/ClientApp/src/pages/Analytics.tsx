@@ -6,7 +6,7 @@ import {
   type AnalyticsCounts, type AnalyticsOverview, type AnalyticsPoint, type AnalyticsProviders, type AnalyticsRange, type AnalyticsRates,
   type Granularity, type RangePreset, type WorkflowAnalytics,
 } from '../analytics';
-import { Link } from '../router';
+import { Link, useNavigate } from 'react-router';
 
 interface WorkflowSummary {
   id: string;
@@ -28,6 +28,7 @@ function useRange(): {
   preset: RangePreset; fromDay: string; toDay: string; range: AnalyticsRange | string; unit: Granularity | 'auto';
   choose: (p: RangePreset, from?: string, to?: string) => void; setUnit: (unit: Granularity | 'auto') => void;
 } {
+  const navigate = useNavigate();
   const initial = new URLSearchParams(window.location.search);
   const [preset, setPreset] = useState<RangePreset>(() => {
     const r = initial.get('range');
@@ -51,7 +52,7 @@ function useRange(): {
     setToDay(to);
     setNow(Date.now());
     const query = p === 'custom' ? `?from=${from}&to=${to}` : `?range=${p}`;
-    window.history.replaceState(null, '', window.location.pathname + query);
+    navigate({ search: query }, { replace: true });
   };
   return { preset, fromDay, toDay, range, choose, unit, setUnit };
 }

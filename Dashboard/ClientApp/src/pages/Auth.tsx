@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { api, errorText, setAccessToken, type AuthResponse } from '../api';
-import { Link } from '../router';
+import { Link } from 'react-router';
 
 export function AuthPage({ mode, onSignedIn }: { mode: 'login' | 'signup'; onSignedIn: () => void }) {
   const [organizationName, setOrganizationName] = useState('');

@@ -6,7 +6,7 @@ import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent } fro
 import { ApiError, api, errorText, type Organization, type Page, type Template, type WinnerTest, type WorkflowStats } from '../api';
 import { useLive } from '../live';
 import { analyticsApi, analyticsErrorText, presetRange, type AnalyticsCounts } from '../analytics';
-import { Link, useRouter } from '../router';
+import { Link, useNavigate } from 'react-router';
 import {
   STEP_TYPES, autoLayout, connect, emptyWorkflow, errorsByStep, newStep, outlets, removeStep, renameStep, toRequest,
   uniqueStepId, type Step, type StepType, type WorkflowDocument,
@@ -47,7 +47,7 @@ export function CanvasPage({ workflowId }: { workflowId: string | null }) {
 const FUNNEL_WINDOWS = { '24h': 'last 24 hours', '7d': 'last 7 days', '30d': 'last 30 days' } as const;
 
 function Canvas({ workflowId }: { workflowId: string | null }) {
-  const { navigate } = useRouter();
+  const navigate = useNavigate();
   const flow = useReactFlow();
   const wrapper = useRef<HTMLDivElement>(null);
   const history = useHistory<WorkflowDocument>(emptyWorkflow());
@@ -312,7 +312,8 @@ function Canvas({ workflowId }: { workflowId: string | null }) {
       setFieldErrors({});
       setDirty(false);
       setMessage('Draft saved');
-      if (!id && savedId) window.history.replaceState(null, '', `/workflows/${savedId}`);
+      // The address names the saved draft; `created` keeps this canvas mounted (see App.tsx).
+      if (!id && savedId) navigate(`/workflows/${savedId}`, { replace: true, state: { created: true } });
       return savedId ?? null;
     } catch (err) {
       report(err);

@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { api, errorText } from '../api';
-import { Link } from '../router';
+import { Link } from 'react-router';
 
 /** Without a token: ask for a reset link by email. With the mailed link's token: choose a new password. */
 export function ResetPasswordPage() {

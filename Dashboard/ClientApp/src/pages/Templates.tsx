@@ -1,6 +1,6 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, errorText, type Page, type Template } from '../api';
-import { Link, useRouter } from '../router';
+import { Link, useNavigate } from 'react-router';
 import { AiVariants } from './AiVariants';
 
 interface Preview {
@@ -17,7 +17,7 @@ const blank: Omit<Template, 'id'> = {
 };
 
 export function TemplatesPage({ selectedId }: { selectedId: string | null }) {
-  const { navigate } = useRouter();
+  const navigate = useNavigate();
   const [templates, setTemplates] = useState<Template[]>([]);
   const [draft, setDraft] = useState<Omit<Template, 'id'> & { id?: string }>(blank);
   const [error, setError] = useState<string | null>(null);

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import { api, errorText, type Page, type WorkflowStats } from '../api';
 import { useLive } from '../live';
-import { Link } from '../router';
+import { Link } from 'react-router';
 
 interface WorkflowSummary {
   id: string;
